@@ -1,0 +1,257 @@
+"""The `wirebrief` command: parse arguments, call the pipeline, print. No logic of its own."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+import tempfile
+from collections.abc import Awaitable, Callable, Coroutine
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bot import __version__
+from bot.config import Settings, load_settings
+from bot.digest.pipeline import DEFAULT_LIMIT, build_digest
+from bot.digest.render import FORMATS, render
+from bot.digest.topics import Topic, load_topics, resolve_topic
+from bot.digest.window import resolve_window
+from bot.errors import WirebriefError
+from bot.ingest.importer import ImportReport, import_paths
+from bot.store import Store, open_store
+from bot.store.fts import match_all_words
+
+log = logging.getLogger("wirebrief")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="wirebrief",
+        description="Cited digests of Telegram news channels.",
+    )
+    parser.add_argument("--version", action="version", version=f"wirebrief {__version__}")
+    parser.add_argument("--db", type=Path, help="database file (overrides DATABASE_PATH)")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    demo = sub.add_parser("demo", help="import the built-in sample and print its digest")
+    demo.add_argument("--format", choices=FORMATS, default="text")
+
+    imp = sub.add_parser("import", help="import Telegram Desktop exports or JSON/JSONL posts")
+    imp.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    imp.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    digest = sub.add_parser("digest", help="print a cited digest of a topic or a query")
+    what = digest.add_mutually_exclusive_group(required=True)
+    what.add_argument("topic", nargs="?", help="a topic name (see `wirebrief topics`)")
+    what.add_argument("--query", help="free text to digest instead of a topic")
+    digest.add_argument("--since", help="ISO date/time or a span back from now (24h, 3d, 1w)")
+    digest.add_argument("--until", help="ISO date/time or a span back from now; default now")
+    digest.add_argument("--limit", type=int, default=DEFAULT_LIMIT, help="items to show")
+    digest.add_argument("--format", choices=FORMATS, default="text")
+
+    search = sub.add_parser("search", help="find stored posts, newest first")
+    search.add_argument("query", nargs="+")
+    search.add_argument("--since", help="ISO date/time or a span (24h, 3d, 1w)")
+    search.add_argument("--limit", type=int, default=20)
+
+    export = sub.add_parser("export", help="write stored posts as JSON Lines to stdout")
+    export.add_argument("--channel", help="a channel username or numeric id")
+    export.add_argument("--since")
+    export.add_argument("--until")
+
+    sub.add_parser("topics", help="list the topics and their terms")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        settings = load_settings(**({"database_path": args.db} if args.db else {}))
+        handler = COMMANDS[args.command]
+        return asyncio.run(handler(args, settings))
+    except WirebriefError as exc:
+        print(f"wirebrief: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("wirebrief: interrupted", file=sys.stderr)
+        return 130
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _topics(settings: Settings) -> dict[str, Topic]:
+    return load_topics(settings.topics_file)
+
+
+async def _with_store(settings: Settings, work: Callable[[Store], Awaitable[int]]) -> int:
+    store = await open_store(settings.database_path)
+    try:
+        return await work(store)
+    finally:
+        await store.close()
+
+
+# ----- commands -----------------------------------------------------------------------
+
+
+async def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
+    async def work(store: Store) -> int:
+        report = await _import_with_progress(store, args.paths, quiet=args.quiet)
+        _print_report(report)
+        return 0 if report.ok else 1
+
+    return await _with_store(settings, work)
+
+
+async def _import_with_progress(store: Store, paths: list[Path], quiet: bool) -> ImportReport:
+    if quiet or not sys.stderr.isatty():
+        return await import_paths(store, paths)
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TextColumn("{task.completed} records"),
+        TimeElapsedColumn(),
+        transient=True,
+    ) as bar:
+        tasks: dict[Path, Any] = {}
+
+        def progress(path: Path, seen: int) -> None:
+            if path not in tasks:
+                tasks[path] = bar.add_task(path.name, total=None)
+            bar.update(tasks[path], completed=seen)
+
+        return await import_paths(store, paths, progress)
+
+
+def _print_report(report: ImportReport) -> None:
+    for rejected in report.rejected[:50]:
+        print(f"rejected: {rejected}", file=sys.stderr)
+    if len(report.rejected) > 50:
+        print(f"… and {len(report.rejected) - 50} more rejected records", file=sys.stderr)
+    for skipped in report.skipped:
+        print(f"skipped: {skipped.where}: {skipped.reason}", file=sys.stderr)
+    print(report.summary())
+
+
+async def cmd_digest(args: argparse.Namespace, settings: Settings) -> int:
+    topics = _topics(settings)
+    topic = resolve_topic(topics, args.topic) if args.topic else Topic.adhoc(args.query)
+    if args.topic and topic.name == "query":
+        known = ", ".join(sorted(topics))
+        raise WirebriefError(f"no topic {args.topic!r}; topics: {known}; or use --query TEXT")
+    now = _now()
+    window = resolve_window(now, args.since, args.until, settings.tz)
+
+    async def work(store: Store) -> int:
+        digest = await build_digest(store, topic, window, now, limit=max(1, args.limit))
+        sys.stdout.write(render(digest, args.format, settings.tz))
+        return 0
+
+    return await _with_store(settings, work)
+
+
+async def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
+    match = match_all_words(" ".join(args.query))
+    since = resolve_window(_now(), args.since).since if args.since else None
+
+    async def work(store: Store) -> int:
+        posts = await store.search(match, since=since, limit=max(1, args.limit))
+        if not posts:
+            print("No stored post matches.")
+        for post in posts:
+            when = post.date.astimezone(settings.tz).strftime("%Y-%m-%d %H:%M")
+            text = " ".join(post.text.split())
+            text = text if len(text) <= 160 else text[:159] + "…"
+            print(f"{when}  {post.channel.name}  {post.url}\n    {text}")
+        return 0
+
+    return await _with_store(settings, work)
+
+
+async def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
+    now = _now()
+    since = resolve_window(now, args.since).since if args.since else None
+    until = resolve_window(now, None, args.until).until if args.until else None
+
+    async def work(store: Store) -> int:
+        channel_id = None
+        if args.channel:
+            channel = await _find_channel(store, args.channel)
+            channel_id = channel.id
+        async for post in store.iter_posts(channel_id, since, until):
+            record = {
+                "channel": post.channel.title,
+                "username": post.channel.username,
+                "channel_id": post.channel.peer_id,
+                "message_id": post.message_id,
+                "date": post.date.isoformat(),
+                "text": post.text,
+                "url": post.url,
+                "views": post.views,
+                "edited": post.edited,
+                "edit_date": post.edit_date.isoformat() if post.edit_date else None,
+                "forwarded_from": post.forwarded_from,
+                "media_kind": post.media_kind,
+            }
+            sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
+        return 0
+
+    return await _with_store(settings, work)
+
+
+async def _find_channel(store: Store, name: str) -> Any:
+    key = name.strip().lstrip("@")
+    for channel in await store.channels():
+        if (channel.username and channel.username.lower() == key.lower()) or str(
+            channel.peer_id
+        ) == key.removeprefix("-100"):
+            return channel
+    raise WirebriefError(f"no stored channel {name!r}; see `wirebrief export` without --channel")
+
+
+async def cmd_topics(args: argparse.Namespace, settings: Settings) -> int:
+    for topic in _topics(settings).values():
+        print(f"/{topic.name}  {topic.title}: {topic.description}")
+        print("    " + ", ".join(str(term) for term in topic.terms))
+    return 0
+
+
+async def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.demo import demo_posts
+
+    now = _now()
+    with tempfile.TemporaryDirectory(prefix="wirebrief-demo-") as folder:
+        store = await open_store(Path(folder) / "demo.db")
+        try:
+            result = await store.upsert_posts(demo_posts(now))
+            print(
+                f"Imported {result.inserted} sample posts into a temporary database.\n",
+                file=sys.stderr,
+            )
+            topic = load_topics(settings.topics_file or None).get("belarus") or next(
+                iter(load_topics().values())
+            )
+            window = resolve_window(now)
+            digest = await build_digest(store, topic, window, now)
+            sys.stdout.write(render(digest, args.format, settings.tz))
+        finally:
+            await store.close()
+    return 0
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], Coroutine[Any, Any, int]]] = {
+    "demo": cmd_demo,
+    "import": cmd_import,
+    "digest": cmd_digest,
+    "search": cmd_search,
+    "export": cmd_export,
+    "topics": cmd_topics,
+}

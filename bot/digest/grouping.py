@@ -1,0 +1,169 @@
+"""Grouping the posts of a window into stories: the same event across channels.
+
+A near-duplicate join, not exact matching. Each post becomes a set of stems (`features`);
+stems are weighted by how rare they are in the window (IDF), so "заявил" counts for little
+and "Орешник" or "19:17" for a lot. Candidate pairs come from an inverted index over each
+post's rarest stems (a prefix filter: near-duplicates share their rare words), limited to
+posts close in time; each candidate is verified with weighted Jaccard and weighted
+containment; accepted pairs are merged with union-find.
+
+Cost grows with the number of candidate pairs, not with the square of the window: a
+post is compared only with posts that share one of its few rarest stems within `max_gap`.
+"""
+
+from __future__ import annotations
+
+import math
+from bisect import bisect_right
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+
+from bot.digest.text import PostFeatures, features, post_features
+from bot.models import Post, Story
+
+
+@dataclass(frozen=True, slots=True)
+class GroupingParams:
+    """Thresholds, tuned on the shared ru-news-2024 corpus (see tests/digest/test_grouping)."""
+
+    max_gap: timedelta = timedelta(hours=36)
+    """Posts further apart than this are never the same event."""
+    key_stems: int = 6
+    """How many of a post's rarest stems index it for candidate search."""
+    max_bucket_neighbours: int = 60
+    """Within one stem's posting list, compare a post with at most this many later posts."""
+    jaccard: float = 0.42
+    """Weighted Jaccard at or above which two posts are one story (reposts, rewrites)."""
+    containment: float = 0.72
+    """Share of the shorter post's weight found in the longer one (a short repost of a
+    longer report)…"""
+    containment_min_ratio: float = 0.25
+    """…accepted only when the shorter is at least this fraction of the longer, so a long
+    round-up does not swallow every story it mentions."""
+    min_stems: int = 3
+    """Posts with fewer stems than this stay alone: too little text to judge."""
+    key_anchors: int = 4
+    """How many of a post's rarest anchors (names, numbers) also index it."""
+    anchor_jaccard: float = 0.5
+    """Weighted Jaccard of anchors at or above which posts in different languages, which
+    share names and numbers but few other stems, are one story…"""
+    anchor_min_shared: int = 3
+    """…when they share at least this many anchors."""
+
+
+DEFAULT_PARAMS = GroupingParams()
+
+
+class _UnionFind:
+    def __init__(self, size: int) -> None:
+        self.parent = list(range(size))
+
+    def find(self, item: int) -> int:
+        root = item
+        while self.parent[root] != root:
+            root = self.parent[root]
+        while self.parent[item] != root:
+            self.parent[item], item = root, self.parent[item]
+        return root
+
+    def union(self, a: int, b: int) -> None:
+        ra, rb = self.find(a), self.find(b)
+        if ra != rb:
+            self.parent[max(ra, rb)] = min(ra, rb)
+
+
+def group_posts(posts: Sequence[Post], params: GroupingParams = DEFAULT_PARAMS) -> list[Story]:
+    """Stories of `posts`, each with its posts oldest first; stories in order of first post."""
+    ordered = sorted(posts, key=lambda p: (p.date, p.id))
+    all_feats = [post_features(p.text) for p in ordered]
+    feats = [f.stems for f in all_feats]
+    weights = _idf_weights(feats)
+    times = [p.date.timestamp() for p in ordered]
+    gap = params.max_gap.total_seconds()
+    totals = [sum(weights[s] for s in f) for f in feats]
+
+    union = _UnionFind(len(ordered))
+    for members in _key_buckets(all_feats, weights, params).values():
+        # members are indices in time order; compare each with later ones within the gap.
+        member_times = [times[i] for i in members]
+        for pos, i in enumerate(members):
+            end = bisect_right(member_times, times[i] + gap, lo=pos + 1)
+            end = min(end, pos + 1 + params.max_bucket_neighbours)
+            for j in members[pos + 1 : end]:
+                if union.find(i) == union.find(j):
+                    continue
+                if _similar(feats[i], feats[j], totals[i], totals[j], weights, params) or (
+                    _same_anchors(all_feats[i], all_feats[j], weights, params)
+                ):
+                    union.union(i, j)
+
+    stories: dict[int, list[Post]] = defaultdict(list)
+    for index, post in enumerate(ordered):
+        stories[union.find(index)].append(post)
+    return [Story(posts=group) for _, group in sorted(stories.items())]
+
+
+def _idf_weights(feats: Sequence[frozenset[str]]) -> dict[str, float]:
+    df: dict[str, int] = defaultdict(int)
+    for f in feats:
+        for stem in f:
+            df[stem] += 1
+    n = len(feats)
+    return {stem: math.log((n + 1) / count) + 1.0 for stem, count in df.items()}
+
+
+def _key_buckets(
+    feats: Sequence[PostFeatures], weights: dict[str, float], params: GroupingParams
+) -> dict[str, list[int]]:
+    """stem -> indices (in time order) of the posts that have it among their rarest stems
+    or anchors."""
+    buckets: dict[str, list[int]] = defaultdict(list)
+    for index, f in enumerate(feats):
+        if len(f.stems) < params.min_stems:
+            continue
+        rarest = sorted(f.stems, key=lambda s: (-weights[s], s))[: params.key_stems]
+        rarest += sorted(f.anchors, key=lambda s: (-weights[s], s))[: params.key_anchors]
+        for stem in set(rarest):
+            buckets[stem].append(index)
+    return buckets
+
+
+def _same_anchors(
+    a: PostFeatures, b: PostFeatures, weights: dict[str, float], params: GroupingParams
+) -> bool:
+    shared = a.anchors & b.anchors
+    if len(shared) < params.anchor_min_shared:
+        return False
+    shared_weight = sum(weights[s] for s in shared)
+    union_weight = sum(weights[s] for s in a.anchors | b.anchors)
+    return shared_weight / union_weight >= params.anchor_jaccard
+
+
+def _similar(
+    a: frozenset[str],
+    b: frozenset[str],
+    total_a: float,
+    total_b: float,
+    weights: dict[str, float],
+    params: GroupingParams,
+) -> bool:
+    shared = sum(weights[s] for s in a & b)
+    if shared <= 0:
+        return False
+    union = total_a + total_b - shared
+    if shared / union >= params.jaccard:
+        return True
+    small, large = min(total_a, total_b), max(total_a, total_b)
+    return shared / small >= params.containment and small / large >= params.containment_min_ratio
+
+
+def similarity(a: Post, b: Post, context: Sequence[Post] = ()) -> float:
+    """Weighted Jaccard of two posts, with IDF taken over `context` (for tests and tuning)."""
+    feats = [features(p.text) for p in (a, b, *context)]
+    weights = _idf_weights(feats)
+    fa, fb = feats[0], feats[1]
+    shared = sum(weights[s] for s in fa & fb)
+    total = sum(weights[s] for s in fa | fb)
+    return shared / total if total else 0.0

@@ -1,0 +1,132 @@
+"""The digest pipeline: retrieve → group → rank → summarise → (verify) → a `Digest`.
+
+`build_digest` is the shell (reads the store, moves CPU work off the event loop);
+`stories_of` and `assemble_digest` are pure and testable alone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+from bot.digest.extractive import summarise_stories
+from bot.digest.grouping import group_posts
+from bot.digest.ranking import rank_stories
+from bot.digest.topics import Topic
+from bot.digest.window import Window
+from bot.models import Digest, DigestItem, Post, SourceCount, Story
+
+DEFAULT_LIMIT = 10
+
+
+@dataclass(slots=True)
+class SummaryResult:
+    """What a summariser made of the ranked stories."""
+
+    items: list[DigestItem]
+    summarizer: str
+    notes: list[str] = field(default_factory=list)
+    dropped_items: int = 0
+    dropped_citations: int = 0
+    tokens_in: int = 0
+    tokens_out: int = 0
+
+
+class Summarizer(Protocol):
+    """Turns ranked stories into digest items. The extractive one needs nothing."""
+
+    async def summarise(
+        self, stories: Sequence[Story], topic: Topic, window: Window
+    ) -> SummaryResult: ...
+
+
+class ExtractiveSummarizer:
+    """The built-in summariser: the clearest sentence of each story."""
+
+    name = "extractive"
+
+    async def summarise(
+        self, stories: Sequence[Story], topic: Topic, window: Window
+    ) -> SummaryResult:
+        return SummaryResult(items=summarise_stories(stories), summarizer=self.name)
+
+
+def stories_of(posts: Sequence[Post]) -> list[Story]:
+    """Group and rank: the CPU-heavy, pure part of the pipeline."""
+    return rank_stories(group_posts(posts))
+
+
+def with_text(stories: Sequence[Story]) -> list[Story]:
+    """Stories that have something to say (media-only posts have no text to summarise)."""
+    return [s for s in stories if any(p.text.strip() for p in s.posts)]
+
+
+async def build_digest(
+    store: StoreReader,
+    topic: Topic,
+    window: Window,
+    now: datetime,
+    limit: int = DEFAULT_LIMIT,
+    summarizer: Summarizer | None = None,
+) -> Digest:
+    posts = await store.posts_in_window(window.since, window.until, topic.fts_query)
+    stories = with_text(await asyncio.to_thread(stories_of, posts))
+    chosen = stories[:limit]
+    result = await (summarizer or ExtractiveSummarizer()).summarise(chosen, topic, window)
+    return assemble_digest(topic, window, now, len(posts), stories, result, limit)
+
+
+class StoreReader(Protocol):
+    async def posts_in_window(
+        self, since: datetime, until: datetime, match: str | None = None
+    ) -> list[Post]: ...
+
+
+def assemble_digest(
+    topic: Topic,
+    window: Window,
+    now: datetime,
+    posts_considered: int,
+    stories: Sequence[Story],
+    result: SummaryResult,
+    limit: int,
+) -> Digest:
+    notes = list(result.notes)
+    if len(stories) > limit:
+        notes.append(f"{len(stories) - limit} more stories not shown")
+    return Digest(
+        topic=topic.name,
+        title=topic.title,
+        since=window.since,
+        until=window.until,
+        generated_at=now,
+        summarizer=result.summarizer,
+        posts_considered=posts_considered,
+        stories_found=len(stories),
+        items=result.items,
+        provenance=provenance(result.items),
+        notes=notes,
+        dropped_items=result.dropped_items,
+        dropped_citations=result.dropped_citations,
+        tokens_in=result.tokens_in,
+        tokens_out=result.tokens_out,
+    )
+
+
+def provenance(items: Sequence[DigestItem]) -> list[SourceCount]:
+    """The channels the digest drew on and how many of its cited posts each gave."""
+    counts: Counter[tuple[str, str]] = Counter()
+    seen: set[str] = set()
+    for item in items:
+        for citation in item.citations:
+            if citation.url not in seen:
+                seen.add(citation.url)
+                counts[(citation.channel, citation.channel_handle)] += 1
+    return [
+        SourceCount(channel=name, handle=handle, posts=n)
+        for (name, handle), n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0][0].lower()))
+    ]

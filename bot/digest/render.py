@@ -1,0 +1,246 @@
+"""One renderer per format: terminal text, Markdown, Telegram HTML and JSON.
+
+Every piece of post or model text is escaped for the format; links come only from the
+digest's citations, which the store produced.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from collections.abc import Sequence
+from datetime import UTC, datetime, tzinfo
+from typing import Any
+
+from bot.models import Citation, Digest, DigestItem
+
+FORMATS = ("text", "markdown", "html", "json")
+HTML_MAX_LINKS_PER_ITEM = 12
+
+
+def _when(value: datetime, tz: tzinfo, with_year: bool = False) -> str:
+    local = value.astimezone(tz)
+    return local.strftime("%d %b %Y %H:%M" if with_year else "%d %b %H:%M")
+
+
+def _tz_name(tz: tzinfo) -> str:
+    return str(getattr(tz, "key", None) or tz.tzname(None) or "UTC")
+
+
+def _span(item: DigestItem, tz: tzinfo) -> str:
+    first, last = _when(item.first_date, tz), _when(item.last_date, tz)
+    if first == last:
+        return first
+    if first[:6] == last[:6]:
+        return f"{first}–{last[-5:]}"
+    return f"{first} – {last}"
+
+
+def confirmation(item: DigestItem) -> str:
+    """What a wire editor says about a story's support."""
+    posts = f"{item.post_count} posts" if item.post_count > 1 else "1 post"
+    if item.channel_count > 1:
+        return f"{item.channel_count} channels ({posts})"
+    return f"single source ({posts})" if item.post_count > 1 else "single source"
+
+
+def _marks(item: DigestItem) -> str:
+    marks = []
+    if not item.verified:
+        marks.append("unverified figures")
+    if item.edited:
+        marks.append("edited after posting")
+    return f" [{'; '.join(marks)}]" if marks else ""
+
+
+def header_line(digest: Digest, tz: tzinfo) -> str:
+    return (
+        f"{digest.title}: {_when(digest.since, tz, True)} – {_when(digest.until, tz, True)} "
+        f"({_tz_name(tz)})"
+    )
+
+
+def plural(count: int, word: str) -> str:
+    return f"{count} {word}" if count == 1 else f"{count} {word}s"
+
+
+def stats_line(digest: Digest) -> str:
+    return (
+        f"{plural(digest.posts_considered, 'post')}, {plural(digest.stories_found, 'story')}, "
+        f"summary: {digest.summarizer}"
+    ).replace("storys", "stories")
+
+
+def empty_line(digest: Digest) -> str:
+    return "Nothing reported on this topic in this window."
+
+
+# ----- text -------------------------------------------------------------------------
+
+
+def render_text(digest: Digest, tz: tzinfo = UTC) -> str:
+    lines = [header_line(digest, tz), stats_line(digest), ""]
+    if not digest.items:
+        lines.append(empty_line(digest))
+    for number, item in enumerate(digest.items, start=1):
+        lines.append(f"{number}. {item.text}{_marks(item)}")
+        lines.append(f"   {confirmation(item)} · {_span(item, tz)}")
+        for citation in item.citations:
+            lines.append(f"   - {citation.channel}: {citation.url}")
+        lines.append("")
+    lines.extend(_footer_lines(digest))
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _footer_lines(digest: Digest) -> list[str]:
+    lines = [f"Note: {note}" for note in digest.notes]
+    if digest.provenance:
+        lines.append("Sources: " + "; ".join(f"{s.channel} ({s.posts})" for s in digest.provenance))
+    return lines
+
+
+# ----- markdown ---------------------------------------------------------------------
+
+_MD_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*_[]<>#|~"})
+
+
+def md_escape(text: str) -> str:
+    return text.translate(_MD_SPECIAL)
+
+
+def render_markdown(digest: Digest, tz: tzinfo = UTC) -> str:
+    lines = [f"## {md_escape(header_line(digest, tz))}", "", f"_{stats_line(digest)}_", ""]
+    if not digest.items:
+        lines.append(empty_line(digest))
+    for number, item in enumerate(digest.items, start=1):
+        links = ", ".join(f"[{md_escape(c.channel)}]({c.url})" for c in item.citations)
+        lines.append(
+            f"{number}. {md_escape(item.text)}{md_escape(_marks(item))}  \n"
+            f"   {confirmation(item)} · {_span(item, tz)} · {links}"
+        )
+    lines.append("")
+    lines.extend(md_escape(line) for line in _footer_lines(digest))
+    return "\n".join(lines).rstrip() + "\n"
+
+
+# ----- Telegram HTML ----------------------------------------------------------------
+
+
+def h(text: str) -> str:
+    """Escape text for Telegram's HTML (which knows &lt; &gt; &amp; &quot;)."""
+    return html.escape(text, quote=True)
+
+
+def anchor(url: str, label: str) -> str:
+    return f'<a href="{h(url)}">{h(label)}</a>'
+
+
+def html_citations(citations: Sequence[Citation]) -> str:
+    """One named link per channel, numbered links for its further posts, capped."""
+    by_channel: dict[str, list[Citation]] = {}
+    for citation in citations:
+        by_channel.setdefault(citation.channel, []).append(citation)
+    parts = []
+    shown = 0
+    for channel, group in by_channel.items():
+        if shown >= HTML_MAX_LINKS_PER_ITEM:
+            break
+        part = anchor(group[0].url, channel)
+        shown += 1
+        extra = []
+        for number, citation in enumerate(group[1:], start=2):
+            if shown >= HTML_MAX_LINKS_PER_ITEM:
+                break
+            extra.append(anchor(citation.url, str(number)))
+            shown += 1
+        if extra:
+            part += " (" + ", ".join(extra) + ")"
+        parts.append(part)
+    hidden = len(citations) - shown
+    text = ", ".join(parts)
+    if hidden > 0:
+        text += f" +{hidden} more"
+    return text
+
+
+def render_html_parts(digest: Digest, tz: tzinfo = UTC) -> list[str]:
+    """Header, one part per item, footer: the units a long message may be split between."""
+    parts = [f"<b>{h(header_line(digest, tz))}</b>\n<i>{h(stats_line(digest))}</i>"]
+    if not digest.items:
+        parts.append(h(empty_line(digest)))
+    for number, item in enumerate(digest.items, start=1):
+        parts.append(
+            f"<b>{number}.</b> {h(item.text)}{h(_marks(item))}\n"
+            f"<i>{h(confirmation(item))} · {h(_span(item, tz))}</i> · "
+            f"{html_citations(item.citations)}"
+        )
+    footer = _footer_lines(digest)
+    if footer:
+        parts.append("\n".join(h(line) for line in footer))
+    return parts
+
+
+def render_html(digest: Digest, tz: tzinfo = UTC) -> str:
+    return "\n\n".join(render_html_parts(digest, tz)) + "\n"
+
+
+# ----- JSON -------------------------------------------------------------------------
+
+
+def _iso(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def digest_to_dict(digest: Digest) -> dict[str, Any]:
+    return {
+        "topic": digest.topic,
+        "title": digest.title,
+        "since": _iso(digest.since),
+        "until": _iso(digest.until),
+        "generated_at": _iso(digest.generated_at),
+        "summarizer": digest.summarizer,
+        "posts_considered": digest.posts_considered,
+        "stories_found": digest.stories_found,
+        "items": [
+            {
+                "text": item.text,
+                "channels": item.channel_count,
+                "posts": item.post_count,
+                "verified": item.verified,
+                "edited": item.edited,
+                "first_date": _iso(item.first_date),
+                "last_date": _iso(item.last_date),
+                "citations": [
+                    {
+                        "channel": c.channel,
+                        "message_id": c.message_id,
+                        "url": c.url,
+                        "date": _iso(c.date),
+                    }
+                    for c in item.citations
+                ],
+            }
+            for item in digest.items
+        ],
+        "provenance": [
+            {"channel": s.channel, "handle": s.handle, "posts": s.posts} for s in digest.provenance
+        ],
+        "notes": digest.notes,
+        "dropped_items": digest.dropped_items,
+        "dropped_citations": digest.dropped_citations,
+        "tokens": {"in": digest.tokens_in, "out": digest.tokens_out},
+    }
+
+
+def render_json(digest: Digest, tz: tzinfo = UTC) -> str:
+    return json.dumps(digest_to_dict(digest), ensure_ascii=False, indent=2) + "\n"
+
+
+def render(digest: Digest, fmt: str, tz: tzinfo = UTC) -> str:
+    renderers = {
+        "text": render_text,
+        "markdown": render_markdown,
+        "html": render_html,
+        "json": render_json,
+    }
+    return renderers[fmt](digest, tz)

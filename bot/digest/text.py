@@ -1,0 +1,179 @@
+"""Post text as readers and as the grouping see it.
+
+`clean_text` strips what channels wrap around a report (markdown marks, bare links, emoji
+bullets, "subscribe" footers) for display. `features` reduces a text to the stems that
+say what it is about, for near-duplicate detection across channels and languages.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+MARKDOWN_LINK_RE = re.compile(r"\[([^\]\n]*)\]\((?:https?://|tg://)[^)\s]*\)")
+# A line that is only a link (a channel's signature): "[Kyiv Wire](https://t.me/…)".
+LINK_ONLY_LINE_RE = re.compile(r"^\W*\[[^\]\n]*\]\([^)\s]*\)\W*$")
+URL_RE = re.compile(r"(?:https?://|www\.|t\.me/)\S+", re.IGNORECASE)
+MENTION_RE = re.compile(r"(?<![\w@])@[A-Za-z][A-Za-z0-9_]{3,31}\b")
+HASHTAG_RE = re.compile(r"(?<!\w)#\w+")
+MARKDOWN_MARK_RE = re.compile(r"\*\*|__|~~|\|\||```|`")
+WORD_RE = re.compile(r"[^\W_]+", re.UNICODE)
+SENTENCE_SPLIT_RE = re.compile(r"[.!?…:;—–\-]\s+|[«»\"“”()]")
+SENTENCE_END_RE = re.compile(r"(?<=[.!?…])[\"»”)]*\s+(?=[\"«“(]?[A-ZА-ЯЁІЇЄҐЎ0-9])")
+# Lines that are channel furniture, not news: calls to subscribe, donate, send tips.
+FOOTER_RE = re.compile(
+    r"(подпис|підпис|subscribe|падпіс|присоедин|приєдну|join us|наш канал|наш чат|"
+    r"прислать новость|надіслати новину|предложить новость|запропонувати новину|"
+    r"донат|donat|підтримати|поддержать канал|boost|буст)",
+    re.IGNORECASE,
+)
+STEM_LENGTH = 5
+# Stems are spelled in a coarse Latin skeleton so that Ukrainian, Russian, Belarusian and
+# English spellings of a name meet: Волинь / Волынь / Volyn -> "volin", Лукашенко /
+# Lukashenko -> "lukas". i/y/и/і/ї/ы/й fold together, as do doubled letters.
+_TRANSLIT = str.maketrans(
+    {
+        "а": "a", "б": "b", "в": "v", "г": "g", "ґ": "g", "д": "d", "е": "e", "є": "e",
+        "э": "e", "ж": "zh", "з": "z", "и": "i", "і": "i", "ї": "i", "й": "i", "ы": "i",
+        "к": "k", "л": "l", "м": "m", "н": "n", "о": "o", "п": "p", "р": "r", "с": "s",
+        "т": "t", "у": "u", "ў": "u", "ф": "f", "х": "h", "ц": "c", "ч": "ch", "ш": "sh",
+        "щ": "sch", "ь": "", "ъ": "", "ю": "iu", "я": "ia", "'": "", "’": "",
+        "y": "i", "w": "v", "c": "k", "q": "k", "x": "ks",
+    }
+)  # fmt: skip
+_DOUBLED_RE = re.compile(r"(.)\1+")
+# Spelling variants that name the same thing (as skeleton stems).
+STEM_ALIASES = {
+    "belar": "belor", "bilor": "belor", "polan": "polsh", "rusia": "rosia", "lithu": "litva",
+    "nimek": "germa", "kazah": "kazak", "moskv": "mosko", "kiev": "kiv", "kiiv": "kiv",
+}  # fmt: skip
+
+# Words that say nothing about which event a post reports (en, ru, uk).
+_STOP_WORDS_TEXT = """
+    the a an and or of to in on at by for from with as is are was were be been has have had
+    it its this that these those he she they we you his her their our not no but if than
+    then will would can could said says after before over under about into out up new more
+    most и в во не что он на я с со как а то все она так его но да ты к у же вы за бы по
+    только ее мне было вот от меня еще нет о из ему теперь когда даже ну вдруг ли если уже
+    или ни быть был него до вас нибудь опять уж вам ведь там потом себя ничего ей может они
+    тут где есть надо ней для мы тебя их чем была сам чтоб без будто чего раз тоже себе под
+    будет ж тогда кто этот того потому этого какой совсем ним здесь этом один почти мой тем
+    чтобы нее сейчас были куда зачем всех никогда можно при наконец два об другой хоть после
+    над больше тот через эти нас про всего них какая много разве три эту моя впрочем хорошо
+    свою этой перед иногда лучше чуть том нельзя такой им более всегда конечно всю между это
+    также году года которые который которая которых также заявил заявила заявили сообщил
+    сообщили сообщает сообщила по словам і й та що не на в у з зі до від як але це цей ця ці
+    той ті його її їх ми ви він вона вони був була було були буде бути для про при після
+    через під над між також вже ще який яка яке які котрий тому щоб або чи ні так теж лише
+    тільки може можна коли де там тут із зa заявив заявила повідомив повідомила повідомили
+    року році
+"""
+STOP_WORDS = frozenset(_STOP_WORDS_TEXT.split())
+
+# Inflected forms of the longer stop words (которым, сообщила, заявили …).
+STOP_STEMS = frozenset(w[:STEM_LENGTH] for w in STOP_WORDS if len(w) >= 6)
+
+
+def clean_text(text: str) -> str:
+    """A post's words for display: no markdown marks, links, emoji bullets or footers."""
+    text = "\n".join(line for line in text.splitlines() if not LINK_ONLY_LINE_RE.match(line))
+    text = MARKDOWN_LINK_RE.sub(r"\1", text)
+    text = MARKDOWN_MARK_RE.sub("", text)
+    lines = []
+    for line in text.splitlines():
+        line = URL_RE.sub("", line)
+        if FOOTER_RE.search(line) and len(WORD_RE.findall(line)) <= 8:
+            continue
+        line = strip_symbols(line)
+        if WORD_RE.search(line):
+            lines.append(line)
+    return "\n".join(lines)
+
+
+def strip_symbols(line: str) -> str:
+    """Drop emoji, pictographs and decorative marks; keep letters, digits and punctuation."""
+    kept = []
+    for char in line:
+        category = unicodedata.category(char)
+        if category in ("So", "Sk", "Cf", "Co", "Cs") or char in "\ufe0f\u20e3":
+            kept.append(" ")
+        else:
+            kept.append(char)
+    line = " ".join("".join(kept).split())
+    return line.strip(" -—–•▪·|:>")
+
+
+def sentences(text: str) -> list[str]:
+    """Split cleaned text into sentences (and lines, which channels use as sentences)."""
+    out = []
+    for line in text.splitlines():
+        for part in SENTENCE_END_RE.split(line):
+            part = part.strip()
+            if part:
+                out.append(part)
+    return out
+
+
+def stem(word: str) -> str:
+    """A crude, language-blind stem: the first letters carry the root in uk/ru/be/en.
+
+    Five letters keep "полис" and "полиса", "Лукашенко" and "Лукашенка" together.
+    """
+    skeleton = _DOUBLED_RE.sub(r"\1", word.translate(_TRANSLIT).replace("kh", "h"))
+    short = skeleton[:STEM_LENGTH]
+    return STEM_ALIASES.get(short, short)
+
+
+def features(text: str) -> frozenset[str]:
+    """The stems a post is about: lower-cased, ё folded, stop words and furniture dropped."""
+    return post_features(text).stems
+
+
+@dataclass(frozen=True, slots=True)
+class PostFeatures:
+    """What the grouping compares: all stems, and the anchors among them.
+
+    Anchors are the words that survive translation: numbers, names and acronyms
+    (capitalised words inside a sentence). Reports of one event in Ukrainian, Russian
+    and English share few ordinary stems but most of their anchors.
+    """
+
+    stems: frozenset[str]
+    anchors: frozenset[str]
+
+
+EMPTY_FEATURES = PostFeatures(frozenset(), frozenset())
+
+
+def post_features(text: str) -> PostFeatures:
+    text = MARKDOWN_MARK_RE.sub("", text)
+    text = "\n".join(line for line in text.splitlines() if not LINK_ONLY_LINE_RE.match(line))
+    text = MARKDOWN_LINK_RE.sub(r"\1", text)
+    text = URL_RE.sub(" ", text)
+    text = MENTION_RE.sub(" ", text)
+    text = text.replace("ё", "е").replace("Ё", "Е")
+    stems: set[str] = set()
+    anchors: set[str] = set()
+    for line in text.splitlines():
+        if FOOTER_RE.search(line) and len(WORD_RE.findall(line)) <= 8:
+            continue
+        if LINK_ONLY_LINE_RE.match(line):
+            continue
+        for sentence in SENTENCE_SPLIT_RE.split(line):
+            for position, word in enumerate(WORD_RE.findall(sentence)):
+                lower = word.lower()
+                if lower in STOP_WORDS or lower[:STEM_LENGTH] in STOP_STEMS:
+                    continue
+                if word.isdigit():
+                    if len(word) >= 2:
+                        stems.add(word)
+                        anchors.add(word)
+                    continue
+                if len(word) < 3 and not (len(word) >= 2 and word.isupper()):
+                    continue
+                key = stem(lower)
+                stems.add(key)
+                if word[0].isupper() and (position > 0 or len(word) >= 4):
+                    anchors.add(key)
+    return PostFeatures(frozenset(stems), frozenset(anchors))

@@ -1,0 +1,104 @@
+"""Topics: named sets of multilingual terms that become FTS5 queries and bot commands."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from bot.errors import QueryError, TopicError
+from bot.store.fts import Term, match_all_words, match_any
+
+TOPIC_NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
+# Commands the bot owns; a topic may not shadow them.
+RESERVED_NAMES = frozenset(
+    {
+        "start", "help", "digest", "search", "topics", "sources", "addsource", "removesource",
+        "subscribe", "unsubscribe", "subscriptions", "status",
+    }
+)  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Topic:
+    """A topic from the topics file, or an ad-hoc query typed by a user."""
+
+    name: str
+    title: str
+    description: str
+    terms: tuple[Term, ...]
+    fts_query: str
+
+    @classmethod
+    def adhoc(cls, text: str) -> Topic:
+        """`/digest some words`: every word must occur; operators in the text are inert."""
+        query = match_all_words(text)
+        words = " ".join(text.split())[:80]
+        return cls(name="query", title=f"“{words}”", description="", terms=(), fts_query=query)
+
+
+def default_topics_path() -> Path:
+    return Path(str(resources.files("bot") / "topics.toml"))
+
+
+def load_topics(path: Path | None = None) -> dict[str, Topic]:
+    """Read a topics file (the shipped default when `path` is None), keyed by name."""
+    path = path or default_topics_path()
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise TopicError(f"topics file {path} does not exist (TOPICS_FILE)") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise TopicError(f"topics file {path} is not valid TOML: {exc}") from None
+    entries = data.get("topic")
+    if not isinstance(entries, list) or not entries:
+        raise TopicError(f"topics file {path} has no [[topic]] entries")
+    topics: dict[str, Topic] = {}
+    for index, entry in enumerate(entries, start=1):
+        topic = _parse_topic(entry, f"{path}: topic #{index}")
+        if topic.name in topics:
+            raise TopicError(f"{path}: topic {topic.name!r} is defined twice")
+        topics[topic.name] = topic
+    return topics
+
+
+def _parse_topic(entry: object, where: str) -> Topic:
+    if not isinstance(entry, dict):
+        raise TopicError(f"{where}: expected a table with name, title and terms")
+    name = entry.get("name")
+    if not isinstance(name, str) or not TOPIC_NAME_RE.match(name):
+        raise TopicError(
+            f"{where}: name {name!r} must be lower-case latin letters, digits or _ "
+            "(it becomes a bot command)"
+        )
+    if name in RESERVED_NAMES:
+        raise TopicError(f"{where}: name {name!r} is taken by a bot command")
+    raw_terms = entry.get("terms")
+    if not isinstance(raw_terms, list) or not raw_terms:
+        raise TopicError(f"{where} ({name}): terms must be a non-empty list of strings")
+    terms = []
+    for raw in raw_terms:
+        if not isinstance(raw, str):
+            raise TopicError(f"{where} ({name}): term {raw!r} is not a string")
+        try:
+            terms.append(Term.parse(raw))
+        except QueryError as exc:
+            raise TopicError(f"{where} ({name}): {exc}") from None
+    unique = tuple(dict.fromkeys(terms))
+    return Topic(
+        name=name,
+        title=str(entry.get("title") or name.capitalize()),
+        description=str(entry.get("description") or ""),
+        terms=unique,
+        fts_query=match_any(unique),
+    )
+
+
+def resolve_topic(topics: dict[str, Topic], name_or_text: str) -> Topic:
+    """A configured topic by name (case-insensitive, `/belarus` too), else an ad-hoc query."""
+    key = name_or_text.strip().lstrip("/").lower()
+    if key in topics:
+        return topics[key]
+    return Topic.adhoc(name_or_text)

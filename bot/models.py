@@ -1,0 +1,182 @@
+"""Plain typed data that moves between the stages: channels, posts, stories, digests.
+
+Nothing here does I/O. Times are timezone-aware UTC.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from bot.links import post_url
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelRef:
+    """What an input knows about a channel: its numeric id, its username, or both.
+
+    Web preview pages know only the username; exports know only the numeric id; Bot API
+    updates know both. The store reconciles them into one channel row.
+    """
+
+    peer_id: int | None = None
+    """Bare channel id, without the Bot API's -100 prefix (as in t.me/c/<peer_id>/<id>)."""
+    username: str | None = None
+    title: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.peer_id is None and not self.username:
+            raise ValueError("a channel needs a numeric id or a username")
+
+
+@dataclass(frozen=True, slots=True)
+class Channel:
+    """A channel as stored."""
+
+    id: int
+    peer_id: int | None
+    username: str | None
+    title: str | None
+
+    @property
+    def name(self) -> str:
+        """The name a reader recognises: the title, else @username, else the id."""
+        if self.title:
+            return self.title
+        if self.username:
+            return f"@{self.username}"
+        return f"channel {self.peer_id}"
+
+    @property
+    def handle(self) -> str:
+        """A short, stable label: @username when known, else the numeric id."""
+        return f"@{self.username}" if self.username else str(self.peer_id)
+
+
+@dataclass(frozen=True, slots=True)
+class IncomingPost:
+    """A post as an ingest source read it, before the store gives it a channel row."""
+
+    channel: ChannelRef
+    message_id: int
+    date: datetime
+    text: str
+    views: int | None = None
+    edit_date: datetime | None = None
+    forwarded_from: str | None = None
+    media_kind: str | None = None
+    author: str | None = None
+    reply_to: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Post:
+    """A stored post, with its channel."""
+
+    id: int
+    channel: Channel
+    message_id: int
+    date: datetime
+    text: str
+    views: int | None = None
+    edit_date: datetime | None = None
+    forwarded_from: str | None = None
+    media_kind: str | None = None
+    edited: bool = False
+    previous_text: str | None = None
+
+    @property
+    def url(self) -> str:
+        return post_url(self.channel.username, self.channel.peer_id, self.message_id)
+
+
+@dataclass(slots=True)
+class Story:
+    """Posts of one window that report the same event, oldest first."""
+
+    posts: list[Post]
+
+    @property
+    def channels(self) -> list[Channel]:
+        """Distinct channels in the order they first reported the story."""
+        seen: dict[int, Channel] = {}
+        for post in self.posts:
+            seen.setdefault(post.channel.id, post.channel)
+        return list(seen.values())
+
+    @property
+    def first_date(self) -> datetime:
+        return self.posts[0].date
+
+    @property
+    def last_date(self) -> datetime:
+        return self.posts[-1].date
+
+    @property
+    def views(self) -> int:
+        return sum(p.views or 0 for p in self.posts)
+
+
+@dataclass(frozen=True, slots=True)
+class Citation:
+    """A link from a digest item to one stored post."""
+
+    channel: str
+    message_id: int
+    url: str
+    date: datetime
+    channel_handle: str = ""
+
+    @classmethod
+    def of(cls, post: Post) -> Citation:
+        return cls(
+            channel=post.channel.name,
+            message_id=post.message_id,
+            url=post.url,
+            date=post.date,
+            channel_handle=post.channel.handle,
+        )
+
+
+@dataclass(slots=True)
+class DigestItem:
+    """One line of a digest: a text and the posts that support it."""
+
+    text: str
+    citations: list[Citation]
+    channel_count: int
+    post_count: int
+    first_date: datetime
+    last_date: datetime
+    verified: bool = True
+    edited: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class SourceCount:
+    """Provenance line: one channel and how many of the digest's posts came from it."""
+
+    channel: str
+    handle: str
+    posts: int
+
+
+@dataclass(slots=True)
+class Digest:
+    """A finished digest, ready to render in any format."""
+
+    topic: str
+    title: str
+    since: datetime
+    until: datetime
+    generated_at: datetime
+    summarizer: str
+    posts_considered: int
+    stories_found: int
+    items: list[DigestItem]
+    provenance: list[SourceCount]
+    notes: list[str] = field(default_factory=list)
+    dropped_items: int = 0
+    dropped_citations: int = 0
+    tokens_in: int = 0
+    tokens_out: int = 0

@@ -1,0 +1,31 @@
+"""The only code that speaks SQL: a narrow async interface over one SQLite file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bot.models import Channel
+from bot.store.base import Database
+from bot.store.posts import PostsStore, UpsertResult
+
+__all__ = ["Store", "UpsertResult", "open_store"]
+
+
+class Store(PostsStore):
+    """Everything wirebrief keeps: channels, posts, edits (and more as features arrive)."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._channels: dict[int, Channel] = {}
+
+    @property
+    def path(self) -> Path:
+        return self.db.path
+
+    async def close(self) -> None:
+        await self.db.close()
+
+
+async def open_store(path: Path | str) -> Store:
+    """Open (creating and migrating as needed) the database at `path`."""
+    return Store(await Database.open(path))

@@ -1,0 +1,432 @@
+"""Channels and posts: idempotent upserts that keep edits, and the reads the digest needs."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import aiosqlite
+
+from bot.models import Channel, ChannelRef, IncomingPost, Post
+from bot.store.base import Database, from_unix, to_unix
+
+POST_COLUMNS = (
+    "p.id, p.channel_id, p.message_id, p.date, p.text, p.views, p.edit_date, "
+    "p.forwarded_from, p.media_kind, p.edited"
+)
+SQLITE_MAX_VARS = 900
+
+
+@dataclass(slots=True)
+class UpsertResult:
+    """What an upsert did: new posts, text edits, metadata refreshes, nothing."""
+
+    inserted: int = 0
+    edited: int = 0
+    refreshed: int = 0
+    unchanged: int = 0
+
+    @property
+    def updated(self) -> int:
+        return self.edited + self.refreshed
+
+    def __iadd__(self, other: UpsertResult) -> UpsertResult:
+        self.inserted += other.inserted
+        self.edited += other.edited
+        self.refreshed += other.refreshed
+        self.unchanged += other.unchanged
+        return self
+
+
+def same_text(a: str, b: str) -> bool:
+    """Whitespace differences between sources (export vs web page) are not edits."""
+    return a.split() == b.split()
+
+
+def _chunks(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+class PostsStore:
+    """Mixin over `Database`: everything about channels and posts."""
+
+    db: Database
+    _channels: dict[int, Channel]
+
+    # ----- channels -------------------------------------------------------------------
+
+    async def _load_channels(self) -> None:
+        async with self.db.conn.execute("SELECT id, peer_id, username, title FROM channels") as cur:
+            rows = await cur.fetchall()
+        self._channels = {
+            row["id"]: Channel(row["id"], row["peer_id"], row["username"], row["title"])
+            for row in rows
+        }
+
+    async def channel(self, channel_id: int) -> Channel:
+        if channel_id not in self._channels:
+            await self._load_channels()
+        return self._channels[channel_id]
+
+    async def channels(self) -> list[Channel]:
+        await self._load_channels()
+        return sorted(self._channels.values(), key=lambda c: c.name.lower())
+
+    def _find_channel(self, ref: ChannelRef) -> tuple[Channel | None, Channel | None]:
+        by_peer = by_name = None
+        for channel in self._channels.values():
+            if ref.peer_id is not None and channel.peer_id == ref.peer_id:
+                by_peer = channel
+            if (
+                ref.username
+                and channel.username
+                and channel.username.lower() == ref.username.lower()
+            ):
+                by_name = channel
+        return by_peer, by_name
+
+    async def find_channel(self, username: str) -> Channel | None:
+        await self._load_channels()
+        return self._find_channel(ChannelRef(username=username))[1]
+
+    async def _resolve_channel(self, conn: aiosqlite.Connection, ref: ChannelRef) -> Channel:
+        """The channel row for `ref`, created or completed with what `ref` adds.
+
+        Must run inside a transaction. When the username now belongs to a different numeric
+        id (a renamed channel), the numeric id wins and the old row loses the username.
+        """
+        by_peer, by_name = self._find_channel(ref)
+        now = int(time.time())
+        if by_peer and by_name and by_peer.id != by_name.id:
+            await conn.execute("UPDATE channels SET username = NULL WHERE id = ?", (by_name.id,))
+            self._channels[by_name.id] = Channel(by_name.id, by_name.peer_id, None, by_name.title)
+            by_name = None
+        found = by_peer or by_name
+        if found is None:
+            cur = await conn.execute(
+                "INSERT INTO channels (peer_id, username, title, created_at) VALUES (?, ?, ?, ?)",
+                (ref.peer_id, ref.username, ref.title, now),
+            )
+            assert cur.lastrowid is not None
+            channel = Channel(cur.lastrowid, ref.peer_id, ref.username, ref.title)
+            self._channels[channel.id] = channel
+            return channel
+        username = ref.username or found.username
+        if found.username and username and found.username.lower() == username.lower():
+            username = found.username  # usernames are case-insensitive; keep the first spelling
+        merged = Channel(
+            found.id,
+            found.peer_id if found.peer_id is not None else ref.peer_id,
+            username,
+            ref.title or found.title,
+        )
+        if merged != found:
+            await conn.execute(
+                "UPDATE channels SET peer_id = ?, username = ?, title = ? WHERE id = ?",
+                (merged.peer_id, merged.username, merged.title, merged.id),
+            )
+            self._channels[merged.id] = merged
+        return merged
+
+    async def ensure_channel(self, ref: ChannelRef) -> Channel:
+        await self._load_channels()
+        async with self.db.transaction() as conn:
+            return await self._resolve_channel(conn, ref)
+
+    # ----- writing posts --------------------------------------------------------------
+
+    async def upsert_posts(self, posts: Sequence[IncomingPost]) -> UpsertResult:
+        """Insert new posts, apply edits, refresh views; all in one transaction.
+
+        Idempotent: the same posts again change nothing. An empty text never replaces a
+        stored one (a page that failed to show the text is not an edit).
+        """
+        result = UpsertResult()
+        if not posts:
+            return result
+        now = int(time.time())
+        await self._load_channels()
+        async with self.db.transaction() as conn:
+            by_channel: dict[int, dict[int, IncomingPost]] = {}
+            for post in posts:
+                channel = await self._resolve_channel(conn, post.channel)
+                # A later duplicate in the same batch wins, as it would in two batches.
+                by_channel.setdefault(channel.id, {})[post.message_id] = post
+            for channel_id, incoming in by_channel.items():
+                existing = await self._existing(conn, channel_id, list(incoming))
+                inserts, edits, refreshes = [], [], []
+                for message_id, post in incoming.items():
+                    row = existing.get(message_id)
+                    if row is None:
+                        inserts.append(self._insert_params(channel_id, post, now))
+                        continue
+                    text_changed = bool(post.text.strip()) and not same_text(post.text, row["text"])
+                    meta = self._meta(post, row)
+                    if text_changed:
+                        edits.append((post.text, now, *meta, row["id"]))
+                    elif meta != self._meta_of_row(row):
+                        refreshes.append((now, *meta, row["id"]))
+                    else:
+                        result.unchanged += 1
+                if inserts:
+                    await conn.executemany(
+                        "INSERT INTO posts (channel_id, message_id, date, text, views, "
+                        "edit_date, forwarded_from, media_kind, author, reply_to, "
+                        "first_seen_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                        inserts,
+                    )
+                if edits:
+                    await conn.executemany(
+                        "UPDATE posts SET text = ?, edited = 1, updated_at = ?, views = ?, "
+                        "edit_date = ?, forwarded_from = ?, media_kind = ?, deleted_at = NULL "
+                        "WHERE id = ?",
+                        edits,
+                    )
+                if refreshes:
+                    await conn.executemany(
+                        "UPDATE posts SET updated_at = ?, views = ?, edit_date = ?, "
+                        "forwarded_from = ?, media_kind = ?, deleted_at = NULL WHERE id = ?",
+                        refreshes,
+                    )
+                result.inserted += len(inserts)
+                result.edited += len(edits)
+                result.refreshed += len(refreshes)
+        return result
+
+    @staticmethod
+    def _insert_params(channel_id: int, post: IncomingPost, now: int) -> tuple[Any, ...]:
+        return (
+            channel_id,
+            post.message_id,
+            to_unix(post.date),
+            post.text,
+            post.views,
+            to_unix(post.edit_date) if post.edit_date else None,
+            post.forwarded_from,
+            post.media_kind,
+            post.author,
+            post.reply_to,
+            now,
+            now,
+        )
+
+    @staticmethod
+    def _meta(post: IncomingPost, row: aiosqlite.Row) -> tuple[Any, ...]:
+        """Metadata after merging: a source that does not know a field keeps the stored one."""
+        return (
+            post.views if post.views is not None else row["views"],
+            to_unix(post.edit_date) if post.edit_date else row["edit_date"],
+            post.forwarded_from or row["forwarded_from"],
+            post.media_kind or row["media_kind"],
+        )
+
+    @staticmethod
+    def _meta_of_row(row: aiosqlite.Row) -> tuple[Any, ...]:
+        return (row["views"], row["edit_date"], row["forwarded_from"], row["media_kind"])
+
+    @staticmethod
+    async def _existing(
+        conn: aiosqlite.Connection, channel_id: int, message_ids: list[int]
+    ) -> dict[int, aiosqlite.Row]:
+        found: dict[int, aiosqlite.Row] = {}
+        for chunk in _chunks(message_ids, SQLITE_MAX_VARS):
+            marks = ",".join("?" * len(chunk))
+            async with conn.execute(
+                "SELECT id, message_id, text, views, edit_date, forwarded_from, media_kind "
+                f"FROM posts WHERE channel_id = ? AND message_id IN ({marks})",
+                (channel_id, *chunk),
+            ) as cur:
+                for row in await cur.fetchall():
+                    found[row["message_id"]] = row
+        return found
+
+    async def mark_deleted(self, channel_id: int, message_ids: Iterable[int]) -> int:
+        """Record that posts were found deleted; they leave digests but keep their history."""
+        ids = list(message_ids)
+        if not ids:
+            return 0
+        now = int(time.time())
+        changed = 0
+        async with self.db.transaction() as conn:
+            for chunk in _chunks(ids, SQLITE_MAX_VARS):
+                marks = ",".join("?" * len(chunk))
+                cur = await conn.execute(
+                    f"UPDATE posts SET deleted_at = ?, updated_at = ? WHERE channel_id = ? "
+                    f"AND deleted_at IS NULL AND message_id IN ({marks})",
+                    (now, now, channel_id, *chunk),
+                )
+                changed += cur.rowcount
+        return changed
+
+    # ----- reading posts --------------------------------------------------------------
+
+    async def _posts_from_rows(self, rows: Iterable[aiosqlite.Row]) -> list[Post]:
+        posts = []
+        for row in rows:
+            posts.append(
+                Post(
+                    id=row["id"],
+                    channel=await self.channel(row["channel_id"]),
+                    message_id=row["message_id"],
+                    date=from_unix(row["date"]),  # type: ignore[arg-type]
+                    text=row["text"],
+                    views=row["views"],
+                    edit_date=from_unix(row["edit_date"]),
+                    forwarded_from=row["forwarded_from"],
+                    media_kind=row["media_kind"],
+                    edited=bool(row["edited"]),
+                )
+            )
+        return posts
+
+    async def posts_in_window(
+        self,
+        since: datetime,
+        until: datetime,
+        match: str | None = None,
+        channel_ids: Sequence[int] | None = None,
+        limit: int | None = None,
+    ) -> list[Post]:
+        """Posts with since <= date < until, oldest first, optionally matching an FTS query."""
+        where = ["p.date >= ?", "p.date < ?", "p.deleted_at IS NULL"]
+        params: list[Any] = [to_unix(since), to_unix(until)]
+        if channel_ids:
+            where.append(f"p.channel_id IN ({','.join('?' * len(channel_ids))})")
+            params.extend(channel_ids)
+        if match is not None:
+            sql = (
+                f"SELECT {POST_COLUMNS} FROM posts_fts f JOIN posts p ON p.id = f.rowid "
+                f"WHERE posts_fts MATCH ? AND {' AND '.join(where)} ORDER BY p.date, p.id"
+            )
+            params.insert(0, match)
+        else:
+            sql = (
+                f"SELECT {POST_COLUMNS} FROM posts p WHERE {' AND '.join(where)} "
+                "ORDER BY p.date, p.id"
+            )
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(limit)
+        async with self.db.conn.execute(sql, params) as cur:
+            rows = await cur.fetchall()
+        return await self._posts_from_rows(rows)
+
+    async def search(
+        self,
+        match: str,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 20,
+    ) -> list[Post]:
+        """Posts matching an FTS query, newest first."""
+        where = ["posts_fts MATCH ?", "p.deleted_at IS NULL"]
+        params: list[Any] = [match]
+        if since is not None:
+            where.append("p.date >= ?")
+            params.append(to_unix(since))
+        if until is not None:
+            where.append("p.date < ?")
+            params.append(to_unix(until))
+        params.append(limit)
+        sql = (
+            f"SELECT {POST_COLUMNS} FROM posts_fts f JOIN posts p ON p.id = f.rowid "
+            f"WHERE {' AND '.join(where)} ORDER BY p.date DESC, p.id DESC LIMIT ?"
+        )
+        async with self.db.conn.execute(sql, params) as cur:
+            rows = await cur.fetchall()
+        return await self._posts_from_rows(rows)
+
+    async def latest_post(
+        self, match: str | None = None, before: datetime | None = None
+    ) -> Post | None:
+        """The newest stored post (matching `match`), for "nothing new since …" answers."""
+        if match is None:
+            sql = f"SELECT {POST_COLUMNS} FROM posts p WHERE p.deleted_at IS NULL"
+            params: list[Any] = []
+            if before is not None:
+                sql += " AND p.date < ?"
+                params.append(to_unix(before))
+            sql += " ORDER BY p.date DESC LIMIT 1"
+            async with self.db.conn.execute(sql, params) as cur:
+                rows = await cur.fetchall()
+            posts = await self._posts_from_rows(rows)
+            return posts[0] if posts else None
+        posts = await self.search(match, until=before, limit=1)
+        return posts[0] if posts else None
+
+    async def iter_posts(
+        self,
+        channel_id: int | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        batch: int = 1000,
+    ) -> AsyncIterator[Post]:
+        """Every stored post (deleted ones too), oldest first, read in batches (for export)."""
+        last = (-(2**62), 0)
+        while True:
+            where = ["(p.date, p.id) > (?, ?)"]
+            params: list[Any] = list(last)
+            if channel_id is not None:
+                where.append("p.channel_id = ?")
+                params.append(channel_id)
+            if since is not None:
+                where.append("p.date >= ?")
+                params.append(to_unix(since))
+            if until is not None:
+                where.append("p.date < ?")
+                params.append(to_unix(until))
+            sql = (
+                f"SELECT {POST_COLUMNS} FROM posts p WHERE {' AND '.join(where)} "
+                "ORDER BY p.date, p.id LIMIT ?"
+            )
+            async with self.db.conn.execute(sql, (*params, batch)) as cur:
+                rows = await cur.fetchall()
+            if not rows:
+                return
+            for post in await self._posts_from_rows(rows):
+                yield post
+            final = list(rows)[-1]
+            last = (final["date"], final["id"])
+
+    async def previous_texts(self, post_ids: Sequence[int]) -> dict[int, list[str]]:
+        """Earlier texts of edited posts, oldest first."""
+        found: dict[int, list[str]] = {}
+        for chunk in _chunks(list(post_ids), SQLITE_MAX_VARS):
+            marks = ",".join("?" * len(chunk))
+            async with self.db.conn.execute(
+                f"SELECT post_id, old_text FROM post_edits WHERE post_id IN ({marks}) ORDER BY id",
+                chunk,
+            ) as cur:
+                for row in await cur.fetchall():
+                    found.setdefault(row["post_id"], []).append(row["old_text"])
+        return found
+
+    async def get_post(self, channel_id: int, message_id: int) -> Post | None:
+        async with self.db.conn.execute(
+            f"SELECT {POST_COLUMNS} FROM posts p WHERE p.channel_id = ? AND p.message_id = ?",
+            (channel_id, message_id),
+        ) as cur:
+            rows = await cur.fetchall()
+        posts = await self._posts_from_rows(rows)
+        return posts[0] if posts else None
+
+    async def count_posts(self) -> int:
+        async with self.db.conn.execute("SELECT count(*) FROM posts") as cur:
+            row = await cur.fetchone()
+        return int(row[0]) if row else 0
+
+    async def channel_counts(self) -> list[tuple[Channel, int, datetime | None]]:
+        """Every channel with its number of posts and its newest post's date."""
+        async with self.db.conn.execute(
+            "SELECT c.id, count(p.id) AS n, max(p.date) AS last FROM channels c "
+            "LEFT JOIN posts p ON p.channel_id = c.id GROUP BY c.id"
+        ) as cur:
+            rows = await cur.fetchall()
+        out = []
+        for row in rows:
+            out.append((await self.channel(row["id"]), int(row["n"]), from_unix(row["last"])))
+        return sorted(out, key=lambda item: item[0].name.lower())

@@ -1,0 +1,1 @@
+"""LLM prompt templates (plain text), installed as the package data bot.prompts."""

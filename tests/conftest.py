@@ -1,0 +1,94 @@
+"""Shared fixtures: temporary stores, the shared corpus and captures, time helpers."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+
+from bot.store import Store, open_store
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("WIREBRIEF_SHARED", REPO.parent / "shared"))
+CORPUS_POSTS = 17_244
+CORPUS_CHANNELS = 19
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Tests never read a developer's .env or environment settings."""
+    for name in list(os.environ):
+        if name in {
+            "BOT_TOKEN", "BOT_API_URL", "DATABASE_PATH", "SOURCES", "TME_URL",
+            "ALLOWED_CHAT_IDS", "ADMIN_USER_IDS", "DIGEST_CHAT_IDS", "DIGEST_TIME", "TIMEZONE",
+            "TOPICS_FILE", "OPENAI_API_KEY", "OPENAI_BASE_URL", "LLM_MODEL", "DIGEST_LANGUAGE",
+        }:  # fmt: skip
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture(scope="session")
+def shared_dir() -> Path:
+    if not SHARED.is_dir():
+        pytest.skip(f"shared test data not found at {SHARED} (set WIREBRIEF_SHARED)")
+    return SHARED
+
+
+@pytest.fixture(scope="session")
+def corpus_dir(shared_dir: Path) -> Path:
+    path = shared_dir / "corpus" / "ru-news-2024"
+    if not path.is_dir():
+        pytest.skip(f"the ru-news-2024 corpus is not at {path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def tme_dir(shared_dir: Path) -> Path:
+    path = shared_dir / "fixtures" / "tme"
+    if not path.is_dir():
+        pytest.skip(f"the t.me captures are not at {path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def corpus_db(corpus_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A database file holding the whole corpus, imported once per session.
+
+    Tests that use it only read; a test that writes must copy it first.
+    """
+    from bot.ingest.importer import import_paths
+
+    path = tmp_path_factory.mktemp("corpus") / "corpus.db"
+
+    async def build() -> None:
+        store = await open_store(path)
+        try:
+            report = await import_paths(store, [corpus_dir])
+            assert report.ok, report.rejected[:3]
+        finally:
+            await store.close()
+
+    asyncio.run(build())
+    return path
+
+
+@pytest_asyncio.fixture
+async def store(tmp_path: Path) -> AsyncIterator[Store]:
+    s = await open_store(tmp_path / "test.db")
+    try:
+        yield s
+    finally:
+        await s.close()
+
+
+@pytest_asyncio.fixture
+async def corpus_store(corpus_db: Path) -> AsyncIterator[Store]:
+    s = await open_store(corpus_db)
+    try:
+        yield s
+    finally:
+        await s.close()

@@ -1,0 +1,113 @@
+"""The store keeps every post once, keeps edits, and finds posts by words in any form."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from bot.models import ChannelRef, IncomingPost
+from bot.store import Store, open_store
+from bot.store.fts import match_all_words
+
+T0 = datetime(2024, 11, 28, 10, 0, tzinfo=UTC)
+RIA = ChannelRef(peer_id=1101170442, title="РИА Новости")
+
+
+def post(message_id: int, text: str, channel: ChannelRef = RIA, **kw: object) -> IncomingPost:
+    return IncomingPost(channel=channel, message_id=message_id, date=T0, text=text, **kw)  # type: ignore[arg-type]
+
+
+async def test_same_posts_twice_change_nothing(store: Store) -> None:
+    posts = [post(1, "Лукашенко заявил"), post(2, "Минск ответил")]
+    first = await store.upsert_posts(posts)
+    second = await store.upsert_posts(posts)
+    assert (first.inserted, first.updated) == (2, 0)
+    assert (second.inserted, second.updated, second.unchanged) == (0, 0, 2)
+    assert await store.count_posts() == 2
+
+
+async def test_changed_text_is_an_edit_that_keeps_the_old_text(store: Store) -> None:
+    await store.upsert_posts([post(7, "В Минске прошёл митинг")])
+    result = await store.upsert_posts([post(7, "В Минске прошёл митинг, задержаны 12 человек")])
+    assert result.edited == 1
+    stored = await store.search(match_all_words("митинг"))
+    assert stored[0].text.endswith("задержаны 12 человек")
+    assert stored[0].edited
+    assert await store.previous_texts([stored[0].id]) == {stored[0].id: ["В Минске прошёл митинг"]}
+    # The search index follows the edit: the new word is found, once.
+    assert len(await store.search(match_all_words("задержаны"))) == 1
+
+
+async def test_whitespace_and_empty_text_are_not_edits(store: Store) -> None:
+    await store.upsert_posts([post(3, "Граница закрыта.\nПодробности позже")])
+    same = await store.upsert_posts([post(3, "Граница  закрыта. Подробности позже ")])
+    empty = await store.upsert_posts([post(3, "", views=500)])
+    assert same.edited == 0 and empty.edited == 0
+    stored = (await store.search(match_all_words("граница")))[0]
+    assert stored.text.startswith("Граница закрыта") and stored.views == 500
+
+
+async def test_views_refresh_without_an_edit(store: Store) -> None:
+    await store.upsert_posts([post(4, "Текст", views=10)])
+    result = await store.upsert_posts([post(4, "Текст", views=37200)])
+    assert (result.refreshed, result.edited) == (1, 0)
+    assert (await store.search(match_all_words("текст")))[0].views == 37200
+
+
+async def test_a_channel_known_by_id_and_later_by_username_is_one_channel(store: Store) -> None:
+    await store.upsert_posts([post(1, "один", ChannelRef(peer_id=555000111, title="Wire"))])
+    await store.upsert_posts(
+        [post(2, "два", ChannelRef(peer_id=555000111, username="uniannet", title="Wire"))]
+    )
+    await store.upsert_posts([post(3, "три", ChannelRef(username="UNIANnet"))])
+    channels = await store.channels()
+    assert len(channels) == 1
+    found = await store.search(match_all_words("три"))
+    assert found[0].url == "https://t.me/uniannet/3"
+
+
+async def test_links_use_the_username_or_the_bare_channel_id(store: Store) -> None:
+    await store.upsert_posts(
+        [post(270580, "без имени"), post(9, "с именем", ChannelRef(username="noel_reports"))]
+    )
+    urls = {p.text: p.url for p in await store.search(match_all_words("имени"))}
+    urls |= {p.text: p.url for p in await store.search(match_all_words("именем"))}
+    assert urls["без имени"] == "https://t.me/c/1101170442/270580"
+    assert urls["с именем"] == "https://t.me/noel_reports/9"
+
+
+async def test_search_folds_case_yo_and_latin_diacritics(store: Store) -> None:
+    await store.upsert_posts(
+        [post(1, "Олёкминск ждёт астероид"), post(2, "Lukašenka met the press in MINSK")]
+    )
+    assert len(await store.search(match_all_words("олекминск ЖДЕТ"))) == 1
+    assert len(await store.search(match_all_words("lukasenka minsk"))) == 1
+
+
+async def test_window_excludes_posts_outside_and_deleted(store: Store) -> None:
+    await store.upsert_posts(
+        [
+            IncomingPost(RIA, 1, T0 - timedelta(days=2), "старое"),
+            IncomingPost(RIA, 2, T0, "новое"),
+            IncomingPost(RIA, 3, T0 + timedelta(minutes=5), "удалённое"),
+        ]
+    )
+    channel = (await store.channels())[0]
+    assert await store.mark_deleted(channel.id, [3]) == 1
+    posts = await store.posts_in_window(T0 - timedelta(hours=1), T0 + timedelta(hours=1))
+    assert [p.message_id for p in posts] == [2]
+
+
+async def test_database_is_wal_with_foreign_keys_and_migrated(tmp_path: Path) -> None:
+    path = tmp_path / "x.db"
+    store = await open_store(path)
+    version = await store.db.schema_version()
+    await store.close()
+    again = await open_store(path)  # opening a migrated file again applies nothing
+    assert await again.db.schema_version() == version >= 1
+    await again.close()
+    conn = sqlite3.connect(path)
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    conn.close()

@@ -7,20 +7,29 @@ of one post is told by its lead.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Sequence
 
 from bot.digest.text import clean_text, features, sentences
 from bot.models import Citation, DigestItem, Story
+from bot.store.fts import fold
 
 MAX_ITEM_CHARS = 320
 SHORT_SENTENCE_CHARS = 70
 IDEAL_SENTENCE_CHARS = 180
 
 
-def summarise_story(story: Story) -> DigestItem | None:
-    """One digest item for the story, or None when no post has readable text."""
-    text = best_text(story)
+TOPIC_BONUS = 3.0
+
+
+def summarise_story(story: Story, focus: re.Pattern[str] | None = None) -> DigestItem | None:
+    """One digest item for the story, or None when no post has readable text.
+
+    `focus` (the topic's terms) favours sentences about the topic: a long round-up that
+    mentions Minsk once is told by its Minsk sentence, not its lead.
+    """
+    text = best_text(story, focus)
     if not text:
         return None
     return DigestItem(
@@ -34,7 +43,7 @@ def summarise_story(story: Story) -> DigestItem | None:
     )
 
 
-def best_text(story: Story) -> str:
+def best_text(story: Story, focus: re.Pattern[str] | None = None) -> str:
     stem_posts: Counter[str] = Counter()
     for post in story.posts:
         stem_posts.update(features(post.text))
@@ -46,6 +55,8 @@ def best_text(story: Story) -> str:
         candidates.append(post_sentences)
         for s_index, sentence in enumerate(post_sentences):
             score = _score(sentence, s_index, stem_posts, shared_needed)
+            if focus is not None and focus.search(fold(sentence)):
+                score = (score + 0.1) * TOPIC_BONUS
             if best is None or score > best[0]:
                 best = (score, p_index, s_index)
     if best is None:
@@ -82,11 +93,13 @@ def shorten(text: str, limit: int) -> str:
     return cut + "…"
 
 
-def summarise_stories(stories: Sequence[Story]) -> list[DigestItem]:
+def summarise_stories(
+    stories: Sequence[Story], focus: re.Pattern[str] | None = None
+) -> list[DigestItem]:
     """Items for stories in the given (ranked) order, skipping stories without text."""
     items = []
     for story in stories:
-        item = summarise_story(story)
+        item = summarise_story(story, focus)
         if item is not None:
             items.append(item)
     return items

@@ -52,7 +52,9 @@ class ExtractiveSummarizer:
     async def summarise(
         self, stories: Sequence[Story], topic: Topic, window: Window
     ) -> SummaryResult:
-        return SummaryResult(items=summarise_stories(stories), summarizer=self.name)
+        return SummaryResult(
+            items=summarise_stories(stories, topic.pattern()), summarizer=self.name
+        )
 
 
 def stories_of(posts: Sequence[Post]) -> list[Story]:

@@ -9,7 +9,7 @@ from importlib import resources
 from pathlib import Path
 
 from bot.errors import QueryError, TopicError
-from bot.store.fts import Term, match_all_words, match_any
+from bot.store.fts import MAX_QUERY_WORDS, WORD_RE, Term, fold, match_all_words, match_any
 
 TOPIC_NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 # Commands the bot owns; a topic may not shadow them.
@@ -36,7 +36,22 @@ class Topic:
         """`/digest some words`: every word must occur; operators in the text are inert."""
         query = match_all_words(text)
         words = " ".join(text.split())[:80]
-        return cls(name="query", title=f"“{words}”", description="", terms=(), fts_query=query)
+        terms = tuple(Term.word(w) for w in WORD_RE.findall(text)[:MAX_QUERY_WORDS])
+        return cls(name="query", title=f"“{words}”", description="", terms=terms, fts_query=query)
+
+    def pattern(self) -> re.Pattern[str]:
+        """A regex finding the topic's terms in text, as FTS5 would (word starts, no case).
+
+        The extractive summariser uses it to prefer the sentence that is about the topic
+        when a long post mentions it in passing.
+        """
+        alternatives = []
+        for term in self.terms:
+            words = [re.escape(fold(w).lower()) + (r"\w*" if p else r"\b") for w, p in term.words]
+            alternatives.append(r"\b" + r"\W+".join(words))
+        if not alternatives:
+            return re.compile(r"(?!x)x")  # matches nothing
+        return re.compile("|".join(alternatives), re.IGNORECASE)
 
 
 def default_topics_path() -> Path:

@@ -180,3 +180,31 @@ class Digest:
     dropped_citations: int = 0
     tokens_in: int = 0
     tokens_out: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """A channel wirebrief keeps current, with the health of its polling."""
+
+    id: int
+    username: str | None
+    channel_id: int | None
+    kind: str
+    """"web": polled through t.me/s/<username>; "updates": the bot is an admin there."""
+    origin: str
+    enabled: bool
+    status: str
+    """new, ok, error, no_preview (the channel hides its preview), not_found."""
+    status_reason: str | None
+    cursor: int | None
+    posts_stored: int
+    last_poll_at: datetime | None
+    last_success_at: datetime | None
+    last_error_at: datetime | None
+    last_error: str | None
+    consecutive_failures: int
+    next_poll_at: datetime | None
+
+    @property
+    def label(self) -> str:
+        return f"@{self.username}" if self.username else f"channel #{self.channel_id}"

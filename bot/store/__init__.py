@@ -7,11 +7,12 @@ from pathlib import Path
 from bot.models import Channel
 from bot.store.base import Database
 from bot.store.posts import PostsStore, UpsertResult
+from bot.store.sources import SourcesStore
 
 __all__ = ["Store", "UpsertResult", "open_store"]
 
 
-class Store(PostsStore):
+class Store(PostsStore, SourcesStore):
     """Everything wirebrief keeps: channels, posts, edits (and more as features arrive)."""
 
     def __init__(self, db: Database) -> None:

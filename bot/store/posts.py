@@ -217,9 +217,14 @@ class PostsStore:
     @staticmethod
     def _meta(post: IncomingPost, row: aiosqlite.Row) -> tuple[Any, ...]:
         """Metadata after merging: a source that does not know a field keeps the stored one."""
+        edit_date = row["edit_date"]
+        # A web page says only "edited": its marker (edit_date == date) never replaces a
+        # real edit time from an export or an update.
+        if post.edit_date and (edit_date is None or post.edit_date != post.date):
+            edit_date = to_unix(post.edit_date)
         return (
             post.views if post.views is not None else row["views"],
-            to_unix(post.edit_date) if post.edit_date else row["edit_date"],
+            edit_date,
             post.forwarded_from or row["forwarded_from"],
             post.media_kind or row["media_kind"],
         )

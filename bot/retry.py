@@ -1,0 +1,78 @@
+"""The one retry policy: exponential backoff with jitter, honouring a server's Retry-After.
+
+Used by the channel poller and the model client, so both back off the same way and both
+stay bounded in time.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception,
+    stop_after_attempt,
+    stop_after_delay,
+    wait_exponential_jitter,
+)
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """How hard to try: attempts, first and longest wait, and a ceiling on total time."""
+
+    attempts: int = 4
+    initial_wait: float = 1.0
+    max_wait: float = 30.0
+    max_total: float = 120.0
+    max_retry_after: float = 60.0
+    """A server asking for a longer pause than this is not waited for in-line."""
+
+
+class RetryAfterHint(Exception):
+    """Mixin for errors that carry the server's requested pause, in seconds."""
+
+    retry_after: float | None = None
+
+
+def _wait(policy: RetryPolicy) -> Callable[[RetryCallState], float]:
+    backoff = wait_exponential_jitter(initial=policy.initial_wait, max=policy.max_wait)
+
+    def wait(state: RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome else None
+        hint = getattr(exc, "retry_after", None)
+        if isinstance(hint, int | float) and 0 <= hint <= policy.max_retry_after:
+            return float(hint)
+        return float(backoff(state))
+
+    return wait
+
+
+def retrying(
+    policy: RetryPolicy, is_transient: Callable[[BaseException], bool], what: str
+) -> AsyncRetrying:
+    """An AsyncRetrying for `async for attempt in retrying(...): with attempt: ...`."""
+
+    def before_sleep(state: RetryCallState) -> None:
+        exc = state.outcome.exception() if state.outcome else None
+        log.warning(
+            "%s failed (attempt %d of %d): %s; retrying in %.1fs",
+            what,
+            state.attempt_number,
+            policy.attempts,
+            exc,
+            state.next_action.sleep if state.next_action else 0.0,
+        )
+
+    return AsyncRetrying(
+        stop=stop_after_attempt(policy.attempts) | stop_after_delay(policy.max_total),
+        wait=_wait(policy),
+        retry=retry_if_exception(is_transient),
+        before_sleep=before_sleep,
+        reraise=True,
+    )

@@ -1,0 +1,186 @@
+"""Sources: which channels to keep current, their cursors and their health."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+from typing import Any
+
+import aiosqlite
+
+from bot.models import Source
+from bot.store.base import Database, from_unix, to_unix
+
+SOURCE_COLUMNS = (
+    "id, username, channel_id, kind, origin, enabled, status, status_reason, cursor, "
+    "posts_stored, last_poll_at, last_success_at, last_error_at, last_error, "
+    "consecutive_failures, next_poll_at"
+)
+
+
+def _source(row: aiosqlite.Row) -> Source:
+    return Source(
+        id=row["id"],
+        username=row["username"],
+        channel_id=row["channel_id"],
+        kind=row["kind"],
+        origin=row["origin"],
+        enabled=bool(row["enabled"]),
+        status=row["status"],
+        status_reason=row["status_reason"],
+        cursor=row["cursor"],
+        posts_stored=row["posts_stored"],
+        last_poll_at=from_unix(row["last_poll_at"]),
+        last_success_at=from_unix(row["last_success_at"]),
+        last_error_at=from_unix(row["last_error_at"]),
+        last_error=row["last_error"],
+        consecutive_failures=row["consecutive_failures"],
+        next_poll_at=from_unix(row["next_poll_at"]),
+    )
+
+
+class SourcesStore:
+    """Mixin over `Database`: the sources table."""
+
+    db: Database
+
+    async def _fetch_sources(self, where: str = "1", params: tuple[Any, ...] = ()) -> list[Source]:
+        async with self.db.conn.execute(
+            f"SELECT {SOURCE_COLUMNS} FROM sources WHERE {where} ORDER BY username, id", params
+        ) as cur:
+            return [_source(row) for row in await cur.fetchall()]
+
+    async def sources(self, enabled_only: bool = True) -> list[Source]:
+        return await self._fetch_sources("enabled = 1" if enabled_only else "1")
+
+    async def get_source(self, username: str) -> Source | None:
+        found = await self._fetch_sources("username = ?", (username,))
+        return found[0] if found else None
+
+    async def add_source(self, username: str, origin: str = "config") -> tuple[Source, bool]:
+        """Add (or re-enable) a web preview source; returns it and whether it is new."""
+        now = int(time.time())
+        async with self.db.transaction() as conn:
+            async with conn.execute(
+                "SELECT enabled FROM sources WHERE username = ?", (username,)
+            ) as cur:
+                row = await cur.fetchone()
+            if row is None:
+                await conn.execute(
+                    "INSERT INTO sources (username, kind, origin, added_at, next_poll_at) "
+                    "VALUES (?, 'web', ?, ?, ?)",
+                    (username, origin, now, now),
+                )
+                created = True
+            else:
+                created = not row["enabled"]
+                await conn.execute(
+                    "UPDATE sources SET enabled = 1, next_poll_at = ? WHERE username = ? "
+                    "AND enabled = 0",
+                    (now, username),
+                )
+        source = await self.get_source(username)
+        assert source is not None
+        return source, created
+
+    async def remove_source(self, username: str) -> bool:
+        """Stop polling a source; its posts and history stay."""
+        async with self.db.transaction() as conn:
+            cur = await conn.execute(
+                "UPDATE sources SET enabled = 0 WHERE username = ? AND enabled = 1", (username,)
+            )
+            return cur.rowcount > 0
+
+    async def sync_config_sources(self, usernames: list[str]) -> list[str]:
+        """Make sure every configured source exists; returns the ones added now.
+
+        A source an admin removed in the bot stays removed even if SOURCES still lists it.
+        """
+        added = []
+        existing = {s.username.lower() for s in await self.sources(False) if s.username}
+        for username in usernames:
+            if username.lower() not in existing:
+                await self.add_source(username, "config")
+                added.append(username)
+        return added
+
+    async def ensure_updates_source(self, channel_id: int, username: str | None) -> None:
+        """A channel whose posts reach the bot through updates becomes a source by itself."""
+        now = int(time.time())
+        async with self.db.transaction() as conn:
+            async with conn.execute(
+                "SELECT id FROM sources WHERE channel_id = ? OR (username = ? AND ? IS NOT NULL)",
+                (channel_id, username, username),
+            ) as cur:
+                row = await cur.fetchone()
+            if row is None:
+                await conn.execute(
+                    "INSERT INTO sources (username, channel_id, kind, origin, added_at, status, "
+                    "last_success_at) VALUES (?, ?, 'updates', 'channel_post', ?, 'ok', ?)",
+                    (username, channel_id, now, now),
+                )
+            else:
+                await conn.execute(
+                    "UPDATE sources SET channel_id = coalesce(channel_id, ?), last_success_at = ?, "
+                    "status = CASE WHEN kind = 'updates' THEN 'ok' ELSE status END WHERE id = ?",
+                    (channel_id, now, row["id"]),
+                )
+
+    async def count_source_post(self, channel_id: int, count: int = 1) -> None:
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                "UPDATE sources SET posts_stored = posts_stored + ? WHERE channel_id = ?",
+                (count, channel_id),
+            )
+
+    async def due_sources(self, now: datetime) -> list[Source]:
+        return await self._fetch_sources(
+            "enabled = 1 AND kind = 'web' AND (next_poll_at IS NULL OR next_poll_at <= ?)",
+            (to_unix(now),),
+        )
+
+    async def record_poll_success(
+        self,
+        source_id: int,
+        channel_id: int | None,
+        cursor: int | None,
+        new_posts: int,
+        now: datetime,
+        next_poll_at: datetime,
+    ) -> None:
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                "UPDATE sources SET channel_id = coalesce(?, channel_id), "
+                "cursor = max(coalesce(cursor, 0), coalesce(?, 0)), "
+                "posts_stored = posts_stored + ?, status = 'ok', status_reason = NULL, "
+                "last_poll_at = ?, last_success_at = ?, consecutive_failures = 0, "
+                "next_poll_at = ? WHERE id = ?",
+                (
+                    channel_id,
+                    cursor,
+                    new_posts,
+                    to_unix(now),
+                    to_unix(now),
+                    to_unix(next_poll_at),
+                    source_id,
+                ),
+            )
+
+    async def record_poll_failure(
+        self, source_id: int, status: str, reason: str, now: datetime, next_poll_at: datetime
+    ) -> None:
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                "UPDATE sources SET status = ?, status_reason = ?, last_poll_at = ?, "
+                "last_error_at = ?, last_error = ?, "
+                "consecutive_failures = consecutive_failures + 1, next_poll_at = ? WHERE id = ?",
+                (
+                    status,
+                    reason,
+                    to_unix(now),
+                    to_unix(now),
+                    reason,
+                    to_unix(next_poll_at),
+                    source_id,
+                ),
+            )

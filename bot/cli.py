@@ -9,14 +9,14 @@ import logging
 import sys
 import tempfile
 from collections.abc import Awaitable, Callable, Coroutine
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from bot import __version__
 from bot.config import Settings, load_settings
 from bot.digest.pipeline import DEFAULT_LIMIT, build_digest
-from bot.digest.render import FORMATS, render
+from bot.digest.render import FORMATS, render, source_lines
 from bot.digest.topics import Topic, load_topics, resolve_topic
 from bot.digest.window import resolve_window
 from bot.errors import WirebriefError
@@ -63,6 +63,13 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--until")
 
     sub.add_parser("topics", help="list the topics and their terms")
+
+    sub.add_parser("sources", help="the channels polled and their health")
+
+    ingest = sub.add_parser("ingest", help="poll the sources (SOURCES and those added in the bot)")
+    ingest.add_argument(
+        "--once", action="store_true", required=True, help="poll every source once and exit"
+    )
     return parser
 
 
@@ -247,6 +254,43 @@ async def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+async def cmd_sources(args: argparse.Namespace, settings: Settings) -> int:
+    async def work(store: Store) -> int:
+        await store.sync_config_sources(settings.sources)
+        sources = await store.sources(enabled_only=False)
+        if not sources:
+            print("No sources. Set SOURCES=operativnoZSU,noel_reports,… or /addsource in the bot.")
+        for line in source_lines(sources, settings.tz):
+            print(line)
+        return 0
+
+    return await _with_store(settings, work)
+
+
+async def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.http import make_http_client
+    from bot.ingest.poller import Poller, PreviewFetcher
+
+    async def work(store: Store) -> int:
+        await store.sync_config_sources(settings.sources)
+        async with make_http_client() as client:
+            fetcher = PreviewFetcher(client, settings.tme_url)
+            poller = Poller(
+                store,
+                fetcher,
+                interval=timedelta(seconds=settings.poll_interval_seconds),
+                backfill=settings.backfill_posts,
+            )
+            outcomes = await poller.poll_once()
+        if not outcomes:
+            print("No sources to poll: set SOURCES or add channels in the bot.")
+        for outcome in outcomes:
+            print(outcome.line())
+        return 0 if all(o.error is None for o in outcomes) else 1
+
+    return await _with_store(settings, work)
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], Coroutine[Any, Any, int]]] = {
     "demo": cmd_demo,
     "import": cmd_import,
@@ -254,4 +298,6 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], Coroutine[Any, Any,
     "search": cmd_search,
     "export": cmd_export,
     "topics": cmd_topics,
+    "sources": cmd_sources,
+    "ingest": cmd_ingest,
 }

@@ -7,6 +7,7 @@ stay bounded in time.
 from __future__ import annotations
 
 import logging
+import random
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -16,7 +17,6 @@ from tenacity import (
     retry_if_exception,
     stop_after_attempt,
     stop_after_delay,
-    wait_exponential_jitter,
 )
 
 log = logging.getLogger(__name__)
@@ -40,15 +40,19 @@ class RetryAfterHint(Exception):
     retry_after: float | None = None
 
 
-def _wait(policy: RetryPolicy) -> Callable[[RetryCallState], float]:
-    backoff = wait_exponential_jitter(initial=policy.initial_wait, max=policy.max_wait)
+def backoff_seconds(policy: RetryPolicy, attempt: int) -> float:
+    """Exponential backoff with full jitter on top: initial, 2x, 4x … capped at max_wait."""
+    base: float = min(policy.max_wait, policy.initial_wait * 2.0 ** max(0, attempt - 1))
+    return base + random.uniform(0, policy.initial_wait)
 
+
+def _wait(policy: RetryPolicy) -> Callable[[RetryCallState], float]:
     def wait(state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None
         hint = getattr(exc, "retry_after", None)
         if isinstance(hint, int | float) and 0 <= hint <= policy.max_retry_after:
             return float(hint)
-        return float(backoff(state))
+        return backoff_seconds(policy, state.attempt_number)
 
     return wait
 

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, tzinfo
 from typing import Any
 
-from bot.models import Citation, Digest, DigestItem
+from bot.models import Citation, Digest, DigestItem, Source
 
 FORMATS = ("text", "markdown", "html", "json")
 HTML_MAX_LINKS_PER_ITEM = 12
@@ -244,3 +244,40 @@ def render(digest: Digest, fmt: str, tz: tzinfo = UTC) -> str:
         "json": render_json,
     }
     return renderers[fmt](digest, tz)
+
+
+# ----- sources ----------------------------------------------------------------------
+
+
+def _ago(value: datetime | None, now: datetime) -> str:
+    if value is None:
+        return "never"
+    seconds = int((now - value).total_seconds())
+    if seconds < 0:
+        return "in " + _ago(now, value).removesuffix(" ago")
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds // size}{unit} ago"
+    return "just now"
+
+
+def source_lines(
+    sources: Sequence[Source], tz: tzinfo = UTC, now: datetime | None = None
+) -> list[str]:
+    """One line per source: health at a glance, the reason when something is wrong."""
+    now = now or datetime.now(UTC)
+    lines = []
+    for source in sources:
+        state = source.status if source.enabled else "removed"
+        line = (
+            f"{source.label}: {state}; {source.posts_stored} posts; "
+            f"last success {_ago(source.last_success_at, now)}"
+        )
+        if source.kind == "updates":
+            line += "; via channel posts"
+        elif source.enabled and source.next_poll_at:
+            line += f"; next poll {_ago(source.next_poll_at, now)}"
+        if source.last_error and source.status != "ok":
+            line += f"; {source.status_reason or source.last_error}"
+        lines.append(line)
+    return lines

@@ -168,7 +168,7 @@ class PostsStore:
                     meta = self._meta(post, row)
                     if text_changed:
                         edits.append((post.text, now, *meta, row["id"]))
-                    elif meta != self._meta_of_row(row):
+                    elif meta != self._meta_of_row(row) or row["deleted_at"] is not None:
                         refreshes.append((now, *meta, row["id"]))
                     else:
                         result.unchanged += 1
@@ -241,8 +241,8 @@ class PostsStore:
         for chunk in _chunks(message_ids, SQLITE_MAX_VARS):
             marks = ",".join("?" * len(chunk))
             async with conn.execute(
-                "SELECT id, message_id, text, views, edit_date, forwarded_from, media_kind "
-                f"FROM posts WHERE channel_id = ? AND message_id IN ({marks})",
+                "SELECT id, message_id, text, views, edit_date, forwarded_from, media_kind, "
+                f"deleted_at FROM posts WHERE channel_id = ? AND message_id IN ({marks})",
                 (channel_id, *chunk),
             ) as cur:
                 for row in await cur.fetchall():
@@ -266,6 +266,15 @@ class PostsStore:
                 )
                 changed += cur.rowcount
         return changed
+
+    async def message_ids_between(self, channel_id: int, low: int, high: int) -> list[int]:
+        """Stored, not deleted message ids of a channel in [low, high]."""
+        async with self.db.conn.execute(
+            "SELECT message_id FROM posts WHERE channel_id = ? AND message_id BETWEEN ? AND ? "
+            "AND deleted_at IS NULL",
+            (channel_id, low, high),
+        ) as cur:
+            return [row[0] for row in await cur.fetchall()]
 
     # ----- reading posts --------------------------------------------------------------
 

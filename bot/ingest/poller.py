@@ -1,0 +1,319 @@
+"""Keeping public channels current through their web preview pages (t.me/s/<name>).
+
+The first poll of a channel backfills its recent history, paging back with `?before=`;
+later polls re-read the newest page (to catch edits and deletions) and page back only as
+far as the cursor. Every page is stored as soon as it is read, and the cursor moves only
+when a poll completes, so a kill at any moment loses nothing and a restart re-reads at
+most one poll's pages (upserts are idempotent: nothing is stored twice).
+
+Politeness: one shared HTTP client, a concurrency limit, a minimum pause between
+requests to the same host, timeouts, and backoff (the shared retry policy) on errors and
+on the empty "No posts found" answer that too-fast polling gets.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from urllib.parse import urljoin, urlsplit
+
+import httpx
+
+from bot.errors import WirebriefError
+from bot.ingest.webpreview import PreviewPage, parse_preview_page
+from bot.models import IncomingPost, Source
+from bot.retry import RetryPolicy, retrying
+from bot.store import Store
+
+log = logging.getLogger(__name__)
+
+MAX_PAGES_PER_POLL = 60
+UNAVAILABLE_RETRY = timedelta(hours=12)
+MAX_ERROR_BACKOFF = timedelta(hours=6)
+
+
+class TransientFetchError(WirebriefError):
+    """Worth retrying: a 5xx, a 429, a timeout, or the empty "No posts found" page."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class ChannelUnavailable(WirebriefError):
+    """The channel has no public preview, or does not exist: poll it rarely."""
+
+    def __init__(self, status: str, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+
+
+def _is_transient(exc: BaseException) -> bool:
+    return isinstance(exc, TransientFetchError | httpx.TransportError)
+
+
+class HostPacer:
+    """At most one request start per `interval` seconds to one host."""
+
+    def __init__(self, interval: float) -> None:
+        self.interval = interval
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._last: dict[str, float] = {}
+
+    async def wait(self, host: str) -> None:
+        lock = self._locks.setdefault(host, asyncio.Lock())
+        async with lock:
+            due = self._last.get(host, 0.0) + self.interval
+            delay = due - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            self._last[host] = time.monotonic()
+
+
+class PreviewFetcher:
+    """Fetches and parses preview pages; turns every way t.me can fail into our errors."""
+
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        base_url: str,
+        pacing: float = 1.0,
+        concurrency: int = 4,
+        retry: RetryPolicy | None = None,
+    ) -> None:
+        self.client = client
+        self.base_url = base_url.rstrip("/")
+        self.pacer = HostPacer(pacing)
+        self.limit = asyncio.Semaphore(concurrency)
+        self.retry = retry or RetryPolicy()
+
+    async def page(self, username: str, before: int | None = None) -> PreviewPage:
+        """One preview page, newest when `before` is None; retried while transient."""
+        what = f"@{username}" + (f" before {before}" if before else "")
+        async for attempt in retrying(self.retry, _is_transient, f"fetching {what}"):
+            with attempt:
+                return await self._page_once(username, before)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _get(self, url: str, params: dict[str, int] | None = None) -> httpx.Response:
+        host = urlsplit(url).netloc
+        async with self.limit:
+            await self.pacer.wait(host)
+            return await self.client.get(url, params=params)
+
+    async def _page_once(self, username: str, before: int | None) -> PreviewPage:
+        url = f"{self.base_url}/s/{username}"
+        response = await self._get(url, {"before": before} if before else None)
+        if response.is_redirect:
+            await self._explain_redirect(
+                username, urljoin(url, response.headers.get("location", ""))
+            )
+        if response.status_code == 404:
+            raise ChannelUnavailable("not_found", f"@{username} does not exist (404)")
+        if response.status_code == 429 or response.status_code >= 500:
+            raise TransientFetchError(
+                f"t.me answered {response.status_code}", _retry_after(response)
+            )
+        if response.status_code != 200:
+            raise ChannelUnavailable(
+                "error", f"t.me answered {response.status_code} for @{username}"
+            )
+        page = parse_preview_page(response.text, source=f"@{username}")
+        if page.no_posts:
+            raise TransientFetchError(f"t.me showed 'No posts found' for @{username}")
+        if not page.is_preview:
+            raise ChannelUnavailable("not_found", f"@{username}: t.me did not show a preview page")
+        return page
+
+    async def _explain_redirect(self, username: str, location: str) -> None:
+        """t.me redirects /s/<name> to /<name> when there is no preview to show."""
+        landing = await self._get(location)
+        page = parse_preview_page(landing.text, source=f"@{username} landing")
+        if landing.status_code == 200 and page.title:
+            raise ChannelUnavailable(
+                "no_preview", f"@{username} exists but has no public web preview"
+            )
+        raise ChannelUnavailable("not_found", f"@{username} is not a public channel")
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("retry-after", "")
+    try:
+        return float(value)
+    except ValueError:
+        return None
+
+
+@dataclass(slots=True)
+class PollOutcome:
+    """What one poll of one source did, for logs, `ingest --once` and health."""
+
+    source: str
+    status: str
+    new_posts: int = 0
+    edited: int = 0
+    deleted: int = 0
+    pages: int = 0
+    error: str | None = None
+    next_poll_at: datetime | None = None
+
+    def line(self) -> str:
+        if self.error:
+            return f"{self.source}: {self.status}: {self.error}"
+        parts = [f"{self.new_posts} new"]
+        if self.edited:
+            parts.append(f"{self.edited} edited")
+        if self.deleted:
+            parts.append(f"{self.deleted} deleted")
+        return f"{self.source}: ok, {', '.join(parts)} ({self.pages} page(s))"
+
+
+class Poller:
+    """Polls due sources and records their health in the store."""
+
+    def __init__(
+        self,
+        store: Store,
+        fetcher: PreviewFetcher,
+        interval: timedelta = timedelta(minutes=5),
+        backfill: int = 100,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.store = store
+        self.fetcher = fetcher
+        self.interval = interval
+        self.backfill = backfill
+        self.clock = clock
+
+    async def poll_once(self, sources: list[Source] | None = None) -> list[PollOutcome]:
+        """Poll the given sources (default: every enabled web source) concurrently."""
+        if sources is None:
+            sources = [s for s in await self.store.sources() if s.kind == "web"]
+        return list(await asyncio.gather(*(self.poll_source(s) for s in sources)))
+
+    async def poll_due(self) -> list[PollOutcome]:
+        return await self.poll_once(await self.store.due_sources(self.clock()))
+
+    async def run(self, stop: asyncio.Event, tick: float = 5.0) -> None:
+        """Poll due sources until `stop` is set; a failing source never stops the loop."""
+        while not stop.is_set():
+            try:
+                for outcome in await self.poll_due():
+                    log.info("poll %s", outcome.line())
+            except Exception:
+                log.exception("polling round failed; trying again in %.0fs", tick)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=tick)
+
+    async def poll_source(self, source: Source) -> PollOutcome:
+        assert source.username is not None
+        label = f"@{source.username}"
+        try:
+            outcome = await self._collect(source)
+        except ChannelUnavailable as exc:
+            return await self._failed(source, exc.status, str(exc), UNAVAILABLE_RETRY)
+        except (TransientFetchError, httpx.HTTPError) as exc:
+            reason = _describe(exc)
+            backoff = min(self.interval * (2**source.consecutive_failures), MAX_ERROR_BACKOFF)
+            return await self._failed(source, "error", reason, backoff)
+        log.debug("%s polled: %s", label, outcome.line())
+        return outcome
+
+    async def _failed(
+        self, source: Source, status: str, reason: str, wait: timedelta
+    ) -> PollOutcome:
+        now = self.clock()
+        next_poll = now + max(wait, self.interval)
+        await self.store.record_poll_failure(source.id, status, reason, now, next_poll)
+        log.warning("@%s: %s (next try %s)", source.username, reason, next_poll.isoformat())
+        return PollOutcome(f"@{source.username}", status, error=reason, next_poll_at=next_poll)
+
+    async def _collect(self, source: Source) -> PollOutcome:
+        assert source.username is not None
+        outcome = PollOutcome(f"@{source.username}", "ok")
+        page = await self.fetcher.page(source.username)
+        outcome.pages = 1
+        newest_id = max((p.message_id for p in page.posts), default=source.cursor or 0)
+        first_poll = source.cursor is None
+        wanted = self.backfill if first_poll else None
+        kept = await self._store_page(page.posts, source, outcome, wanted, 0)
+        outcome.deleted += await self._note_deletions(page)
+        while (
+            page.before is not None
+            and page.posts
+            and outcome.pages < MAX_PAGES_PER_POLL
+            and self._needs_older(source, page, wanted, kept)
+        ):
+            page = await self.fetcher.page(source.username, before=page.before)
+            outcome.pages += 1
+            kept += await self._store_page(page.posts, source, outcome, wanted, kept)
+        if outcome.pages >= MAX_PAGES_PER_POLL:
+            log.warning("@%s: stopped after %d pages in one poll", source.username, outcome.pages)
+        now = self.clock()
+        outcome.next_poll_at = now + self.interval
+        channel = await self.store.find_channel(source.username)
+        await self.store.record_poll_success(
+            source.id,
+            channel.id if channel else None,
+            newest_id or None,
+            outcome.new_posts,
+            now,
+            outcome.next_poll_at,
+        )
+        return outcome
+
+    def _needs_older(
+        self, source: Source, page: PreviewPage, wanted: int | None, kept: int
+    ) -> bool:
+        if wanted is not None:
+            return kept < wanted
+        oldest = min(p.message_id for p in page.posts)
+        return source.cursor is not None and oldest > source.cursor + 1
+
+    async def _store_page(
+        self,
+        posts: list[IncomingPost],
+        source: Source,
+        outcome: PollOutcome,
+        wanted: int | None,
+        kept: int,
+    ) -> int:
+        """Store a page (newest first when backfilling, so the limit keeps the latest)."""
+        chosen = sorted(posts, key=lambda p: p.message_id, reverse=True)
+        if wanted is not None:
+            chosen = chosen[: max(0, wanted - kept)]
+        if chosen:
+            result = await self.store.upsert_posts(chosen)
+            outcome.new_posts += result.inserted
+            outcome.edited += result.edited
+        return len(chosen)
+
+    async def _note_deletions(self, page: PreviewPage) -> int:
+        """Stored posts inside the newest page's id range that the page no longer shows.
+
+        Only from a page read without problems: a post the parser could not read is not
+        a deleted post.
+        """
+        if not page.posts or page.problems or page.channel is None:
+            return 0
+        channel = await self.store.find_channel(page.channel)
+        if channel is None:
+            return 0
+        ids = {p.message_id for p in page.posts}
+        low, high = min(ids), max(ids)
+        stored = await self.store.message_ids_between(channel.id, low, high)
+        gone = [mid for mid in stored if mid not in ids]
+        return await self.store.mark_deleted(channel.id, gone) if gone else 0
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, httpx.TimeoutException):
+        return "t.me did not answer in time"
+    if isinstance(exc, httpx.TransportError):
+        return f"cannot reach t.me ({type(exc).__name__})"
+    return str(exc)

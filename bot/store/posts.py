@@ -419,6 +419,17 @@ class PostsStore:
                     found.setdefault(row["post_id"], []).append(row["old_text"])
         return found
 
+    async def posts_by_ids(self, post_ids: Sequence[int]) -> list[Post]:
+        """Stored posts (deleted ones too) by their row ids, oldest first."""
+        found: list[Post] = []
+        for chunk in _chunks(list(post_ids), SQLITE_MAX_VARS):
+            marks = ",".join("?" * len(chunk))
+            async with self.db.conn.execute(
+                f"SELECT {POST_COLUMNS} FROM posts p WHERE p.id IN ({marks})", chunk
+            ) as cur:
+                found += await self._posts_from_rows(await cur.fetchall())
+        return sorted(found, key=lambda p: (p.date, p.id))
+
     async def get_post(self, channel_id: int, message_id: int) -> Post | None:
         async with self.db.conn.execute(
             f"SELECT {POST_COLUMNS} FROM posts p WHERE p.channel_id = ? AND p.message_id = ?",

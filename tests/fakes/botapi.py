@@ -5,8 +5,8 @@ by Telegram (HTML that parses, messages under the length limit) nor that the pol
 error mapping and retries of python-telegram-bot behave as we expect. This module speaks the
 real HTTP protocol PTB uses, so the real ``HTTPXRequest`` stack is exercised end to end.
 
-Stdlib only (asyncio streams and a small HTTP/1.1 parser with keep-alive); it runs inside the
-test's event loop on 127.0.0.1 with an OS-assigned port::
+Stdlib only (asyncio streams and the shared HTTP/1.1 core of ``http_core``, with keep-alive);
+it runs inside the test's event loop on 127.0.0.1 with an OS-assigned port::
 
     from tests.fakes.botapi import FakeBotAPI
 
@@ -40,9 +40,10 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
+
+from tests.fakes.http_core import Connection, LocalServer, Request, reason
 
 __all__ = [
     "MAX_MESSAGE_LENGTH",
@@ -377,137 +378,6 @@ def parse_html(text: str) -> tuple[str, list[dict[str, Any]]]:
 
 
 # --------------------------------------------------------------------------------------------
-# Minimal HTTP/1.1 over asyncio streams
-# --------------------------------------------------------------------------------------------
-
-
-class _ClientGone(Exception):
-    """The peer closed the connection."""
-
-
-class _BadHttp(Exception):
-    """The peer sent something that is not HTTP/1.1 we understand."""
-
-
-@dataclass
-class _HttpRequest:
-    method: str
-    target: str
-    version: str
-    headers: dict[str, str]
-    body: bytes
-
-
-_MAX_HEADER = 64 * 1024
-
-
-class _Conn:
-    """One client connection with our own buffer, so a long poll can watch for EOF safely."""
-
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.reader = reader
-        self.writer = writer
-        self.buf = bytearray()
-        self.read_task: asyncio.Task[bytes] | None = None
-
-    async def _fill(self) -> None:
-        if self.read_task is not None:
-            task, self.read_task = self.read_task, None
-            data = await task
-        else:
-            data = await self.reader.read(65536)
-        if not data:
-            raise _ClientGone
-        self.buf += data
-
-    def watch(self) -> asyncio.Task[bytes]:
-        """A read in flight; completes with b"" if the client hangs up during a long poll."""
-        if self.read_task is None:
-            self.read_task = asyncio.ensure_future(self.reader.read(65536))
-        return self.read_task
-
-    async def _read_exact(self, size: int) -> bytes:
-        while len(self.buf) < size:
-            await self._fill()
-        data = bytes(self.buf[:size])
-        del self.buf[:size]
-        return data
-
-    async def _read_line(self) -> bytes:
-        while (idx := self.buf.find(b"\r\n")) < 0:
-            if len(self.buf) > _MAX_HEADER:
-                raise _BadHttp("line too long")
-            await self._fill()
-        line = bytes(self.buf[:idx])
-        del self.buf[: idx + 2]
-        return line
-
-    async def _read_chunked(self) -> bytes:
-        body = bytearray()
-        while True:
-            size_line = await self._read_line()
-            try:
-                size = int(size_line.split(b";")[0].strip(), 16)
-            except ValueError as exc:
-                raise _BadHttp("bad chunk size") from exc
-            if size == 0:
-                while await self._read_line():  # trailers until blank line
-                    pass
-                return bytes(body)
-            body += await self._read_exact(size)
-            if await self._read_exact(2) != b"\r\n":
-                raise _BadHttp("bad chunk terminator")
-
-    async def read_request(self) -> _HttpRequest | None:
-        """Next request, or None on a clean close between requests."""
-        while (idx := self.buf.find(b"\r\n\r\n")) < 0:
-            if len(self.buf) > _MAX_HEADER:
-                raise _BadHttp("headers too large")
-            try:
-                await self._fill()
-            except _ClientGone:
-                if not self.buf.strip():
-                    return None
-                raise
-        head = bytes(self.buf[:idx]).decode("latin-1")
-        del self.buf[: idx + 4]
-        lines = head.split("\r\n")
-        parts = lines[0].split(" ")
-        if len(parts) != 3 or not parts[2].startswith("HTTP/1."):
-            raise _BadHttp(f"bad request line {lines[0]!r}")
-        headers: dict[str, str] = {}
-        for line in lines[1:]:
-            name, sep, value = line.partition(":")
-            if not sep:
-                raise _BadHttp(f"bad header line {line!r}")
-            headers[name.strip().lower()] = value.strip()
-        if "chunked" in headers.get("transfer-encoding", "").lower():
-            body = await self._read_chunked()
-        else:
-            try:
-                length = int(headers.get("content-length", "0") or "0")
-            except ValueError as exc:
-                raise _BadHttp("bad Content-Length") from exc
-            body = await self._read_exact(length)
-        return _HttpRequest(parts[0].upper(), parts[1], parts[2], headers, body)
-
-    async def send(self, status: int, payload: dict[str, Any], keep_alive: bool) -> None:
-        body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
-        try:
-            phrase = HTTPStatus(status).phrase
-        except ValueError:
-            phrase = "Unknown"
-        head = (
-            f"HTTP/1.1 {status} {phrase}\r\n"
-            "Content-Type: application/json\r\n"
-            f"Content-Length: {len(body)}\r\n"
-            f"Connection: {'keep-alive' if keep_alive else 'close'}\r\n\r\n"
-        )
-        self.writer.write(head.encode("latin-1") + body)
-        await self.writer.drain()
-
-
-# --------------------------------------------------------------------------------------------
 # The fake
 # --------------------------------------------------------------------------------------------
 
@@ -550,12 +420,19 @@ def _as_int(value: Any, name: str) -> int:
         raise _bad_request(f"invalid {name} specified") from None
 
 
-class FakeBotAPI:
-    """Fake Bot API server; see the module docstring for behaviour and deliberate choices."""
+class FakeBotAPI(LocalServer):
+    """Fake Bot API server; see the module docstring for behaviour and deliberate choices.
+
+    ``start``/``stop`` and ``async with`` come from ``LocalServer``; ``stop`` cancels every
+    connection handler, held ``getUpdates`` calls included (their clients get no answer).
+    """
+
+    name = "FakeBotAPI"
 
     def __init__(
         self, token: str = "123456:TEST-TOKEN", bot_username: str = "wirebrief_test_bot"
     ) -> None:
+        super().__init__()
         self.token = token
         self.bot_username = bot_username
         self.bot_id = int(token.split(":", 1)[0])
@@ -567,12 +444,6 @@ class FakeBotAPI:
         }
         self.requests: list[RecordedRequest] = []
         self.sent: list[dict[str, Any]] = []
-        self.host = "127.0.0.1"
-        self.port = 0
-        self._server: asyncio.Server | None = None
-        self._conn_tasks: set[asyncio.Task[Any]] = set()
-        self._conns: set[_Conn] = set()
-        self._closing = False
         self._down = False
         self._changed = asyncio.Event()
         self._waiters: list[_Waiter] = []
@@ -613,7 +484,12 @@ class FakeBotAPI:
         }.items():
             self._handlers[name.lower()] = (name, handler)
 
-    # ---------------------------------------------------------------- lifecycle
+    # ---------------------------------------------------------------- addresses
+
+    @property
+    def port(self) -> int:
+        """The listening port (0 before ``start()``)."""
+        return self._port or 0
 
     @property
     def base_url(self) -> str:
@@ -624,42 +500,6 @@ class FakeBotAPI:
     def base_file_url(self) -> str:
         """Pass to ``ApplicationBuilder().base_file_url(...)``; file downloads answer 404."""
         return f"http://{self.host}:{self.port}/file/bot"
-
-    async def start(self) -> None:
-        """Listen on 127.0.0.1 with an OS-assigned port (no clashes between parallel tests)."""
-        self._closing = False
-        self._server = await asyncio.start_server(self._handle_conn, self.host, 0)
-        self.port = self._server.sockets[0].getsockname()[1]
-
-    async def stop(self) -> None:
-        """Release held polls, close every connection and wait for handler tasks to end."""
-        self._closing = True
-        for waiter in list(self._waiters):
-            waiter.reason = "stopping"
-            waiter.event.set()
-        if self._server is not None:
-            self._server.close()
-        for conn in list(self._conns):
-            with contextlib.suppress(Exception):
-                conn.writer.close()
-        tasks = [t for t in self._conn_tasks if not t.done()]
-        if tasks:
-            _, still = await asyncio.wait(tasks, timeout=1.0)
-            for task in still:
-                task.cancel()
-            if still:
-                await asyncio.wait(still, timeout=1.0)
-        if self._server is not None:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(self._server.wait_closed(), 1.0)
-            self._server = None
-
-    async def __aenter__(self) -> FakeBotAPI:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.stop()
 
     # ---------------------------------------------------------------- test controls
 
@@ -998,43 +838,18 @@ class FakeBotAPI:
 
     # ---------------------------------------------------------------- internals: HTTP
 
-    async def _handle_conn(
-        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
-    ) -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        self._conn_tasks.add(task)
-        conn = _Conn(reader, writer)
-        self._conns.add(conn)
-        try:
-            while not self._closing:
-                try:
-                    req = await conn.read_request()
-                except _BadHttp as exc:
-                    body = {"ok": False, "error_code": 400, "description": f"Bad Request: {exc}"}
-                    await conn.send(400, body, keep_alive=False)
-                    break
-                if req is None:
-                    break
-                status, payload = await self._dispatch(req, conn)
-                if payload is _GONE:
-                    break
-                keep_alive = req.headers.get("connection", "").lower() != "close"
-                keep_alive = keep_alive and not self._closing
-                await conn.send(status, payload, keep_alive)
-                if not keep_alive:
-                    break
-        except (_ClientGone, ConnectionError, asyncio.IncompleteReadError, OSError):
-            pass
-        finally:
-            if conn.read_task is not None and not conn.read_task.done():
-                conn.read_task.cancel()
-            self._conns.discard(conn)
-            self._conn_tasks.discard(task)
-            with contextlib.suppress(Exception):
-                writer.close()
+    async def send_error(self, conn: Connection, status: int, message: str) -> None:
+        payload = BotAPIError(status, f"{reason(status)}: {message}").payload()
+        await conn.send_json(status, payload, keep_alive=False, ensure_ascii=False)
 
-    def _parse_params(self, req: _HttpRequest) -> dict[str, Any]:
+    async def handle(self, conn: Connection, request: Request) -> bool:
+        status, payload = await self._dispatch(request, conn)
+        if payload is _GONE:
+            return False  # the client hung up during a long poll: nobody to answer
+        await conn.send_json(status, payload, keep_alive=request.keep_alive, ensure_ascii=False)
+        return True
+
+    def _parse_params(self, req: Request) -> dict[str, Any]:
         split = urlsplit(req.target)
         raw: dict[str, Any] = dict(parse_qsl(split.query, keep_blank_values=True))
         ctype = req.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -1062,9 +877,8 @@ class FakeBotAPI:
                 params[key] = value
         return params
 
-    async def _dispatch(self, req: _HttpRequest, conn: _Conn) -> tuple[int, Any]:
-        path = urlsplit(req.target).path
-        m = re.fullmatch(r"/bot([^/]*)/([^/]+)", path)
+    async def _dispatch(self, req: Request, conn: Connection) -> tuple[int, Any]:
+        m = re.fullmatch(r"/bot([^/]*)/([^/]+)", req.path)
         if m is None:
             return 404, {"ok": False, "error_code": 404, "description": "Not Found"}
         token, method_raw = m.groups()
@@ -1123,7 +937,7 @@ class FakeBotAPI:
 
     # ---------------------------------------------------------------- getUpdates
 
-    async def _get_updates(self, params: dict[str, Any], conn: _Conn) -> tuple[int, Any]:
+    async def _get_updates(self, params: dict[str, Any], conn: Connection) -> tuple[int, Any]:
         if self._webhook_url:
             return 409, BotAPIError(
                 409,
@@ -1155,12 +969,8 @@ class FakeBotAPI:
         self._waiters.append(waiter)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + max(timeout, 0.0)
-        watching = True
-        wake_task: asyncio.Task[Any] | None = None
         try:
             while True:
-                if waiter.reason == "stopping":
-                    return 0, _GONE
                 if self._down or waiter.reason == "down":
                     return 502, {"ok": False, "error_code": 502, "description": "Bad Gateway"}
                 if waiter.reason == "conflict":
@@ -1175,28 +985,9 @@ class FakeBotAPI:
                     return 200, {"ok": True, "result": batch}
                 waiter.event.clear()
                 waiter.reason = None
-                wake_task = asyncio.ensure_future(waiter.event.wait())
-                waits: set[asyncio.Future[Any]] = {wake_task}
-                eof_task = conn.watch() if watching else None
-                if eof_task is not None:
-                    waits.add(eof_task)
-                done, _ = await asyncio.wait(
-                    waits, timeout=remaining, return_when=asyncio.FIRST_COMPLETED
-                )
-                wake_task.cancel()
-                if eof_task is not None and eof_task in done:
-                    try:
-                        data = eof_task.result()
-                    except (ConnectionError, OSError):
-                        data = b""
-                    conn.read_task = None
-                    if not data:
-                        return 0, _GONE  # client cancelled the long poll
-                    conn.buf += data  # pipelined request: keep it, stop watching
-                    watching = False
+                if not await conn.wait_unless_gone(remaining, waiter.event):
+                    return 0, _GONE  # client cancelled the long poll
         finally:
-            if wake_task is not None:
-                wake_task.cancel()
             self._waiters.remove(waiter)
 
     def _take(self, limit: int) -> list[dict[str, Any]]:

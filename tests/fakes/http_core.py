@@ -13,7 +13,7 @@ import logging
 from dataclasses import dataclass
 from http import HTTPStatus
 from types import TracebackType
-from typing import Any
+from typing import Any, Self
 from urllib.parse import parse_qs, urlsplit
 
 log = logging.getLogger(__name__)
@@ -148,15 +148,31 @@ class Connection:
             body += await self._read_exact(size)
             await self._read_exact(2)
 
-    async def wait_unless_gone(self, seconds: float) -> bool:
-        """Sleep `seconds`; return False early if the client hangs up meanwhile."""
+    async def wait_unless_gone(self, seconds: float, wake: asyncio.Event | None = None) -> bool:
+        """Sleep `seconds` (or until `wake` is set); return False early if the client hangs up.
+
+        Bytes that arrive meanwhile (a pipelined request) are kept for `read_request`.
+        """
         loop = asyncio.get_running_loop()
         deadline = loop.time() + seconds
         while (remaining := deadline - loop.time()) > 0:
-            try:
-                data = await asyncio.wait_for(self.reader.read(READ_CHUNK), remaining)
-            except TimeoutError:
+            if wake is not None and wake.is_set():
                 return True
+            read = asyncio.ensure_future(self.reader.read(READ_CHUNK))
+            read.add_done_callback(lambda task: task.cancelled() or task.exception())
+            waits: set[asyncio.Future[Any]] = {read}
+            if wake is not None:
+                waits.add(asyncio.ensure_future(wake.wait()))
+            try:
+                await asyncio.wait(waits, timeout=remaining, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for fut in waits:
+                    fut.cancel()
+                await asyncio.wait(waits)  # the stream allows one reader: let this one unwind
+            if read.cancelled():
+                continue  # timed out or woken: the loop condition decides
+            try:
+                data = read.result()
             except (ConnectionError, OSError):
                 return False
             if not data:
@@ -192,10 +208,10 @@ class Connection:
         *,
         keep_alive: bool,
         extra_headers: dict[str, str] | None = None,
+        ensure_ascii: bool = True,
     ) -> None:
-        await self.send(
-            status, json.dumps(payload).encode(), keep_alive=keep_alive, extra_headers=extra_headers
-        )
+        body = json.dumps(payload, ensure_ascii=ensure_ascii).encode()
+        await self.send(status, body, keep_alive=keep_alive, extra_headers=extra_headers)
 
     def close(self) -> None:
         with contextlib.suppress(Exception):
@@ -203,9 +219,13 @@ class Connection:
 
 
 class LocalServer:
-    """A server on 127.0.0.1 with an OS-assigned port, run inside the test's event loop."""
+    """A server on 127.0.0.1 with an OS-assigned port, run inside the test's event loop.
+
+    `stop()` cancels every connection handler, even one sleeping in `wait_unless_gone`.
+    """
 
     name = "fake server"
+    host = "127.0.0.1"
 
     def __init__(self) -> None:
         self._server: asyncio.Server | None = None
@@ -218,24 +238,28 @@ class LocalServer:
         """Answer one request; return False when the connection must be closed."""
         raise NotImplementedError
 
+    async def send_error(self, conn: Connection, status: int, message: str) -> None:
+        """Answer a malformed request (400) or a failed handler (500); the connection closes."""
+        await conn.send(status, message.encode(), keep_alive=False)
+
     async def start(self) -> None:
         if self._server is None:
-            self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+            self._server = await asyncio.start_server(self._serve, self.host, 0)
             self._port = self._server.sockets[0].getsockname()[1]
 
     async def stop(self) -> None:
-        if self._server is None:
+        server, self._server = self._server, None
+        if server is None:
             return
-        self._server.close()
+        server.close()
         for task in list(self._tasks):
             task.cancel()
         if self._tasks:
             await asyncio.wait(list(self._tasks), timeout=5)
         with contextlib.suppress(Exception):
-            await asyncio.wait_for(self._server.wait_closed(), timeout=5)
-        self._server = None
+            await asyncio.wait_for(server.wait_closed(), timeout=5)
 
-    async def __aenter__(self) -> Any:
+    async def __aenter__(self) -> Self:
         await self.start()
         return self
 
@@ -255,7 +279,7 @@ class LocalServer:
 
     @property
     def origin(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"http://{self.host}:{self.port}"
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
@@ -268,7 +292,7 @@ class LocalServer:
                 try:
                     request = await conn.read_request()
                 except BadRequestError as exc:
-                    await conn.send(400, f"malformed HTTP: {exc}".encode(), keep_alive=False)
+                    await self.send_error(conn, 400, f"malformed HTTP: {exc}")
                     return
                 if request is None:
                     return
@@ -279,7 +303,7 @@ class LocalServer:
                 except Exception as exc:
                     log.exception("%s handler failed", self.name)
                     self.errors.append(f"handler failed: {exc!r}")
-                    await conn.send(500, f"fake server bug: {exc!r}".encode(), keep_alive=False)
+                    await self.send_error(conn, 500, f"fake server bug: {exc!r}")
                     return
                 if not (keep_going and request.keep_alive):
                     return

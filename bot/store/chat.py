@@ -1,0 +1,151 @@
+"""What chats asked for and received: subscriptions, digests sent, posts cited."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.models import Post
+from bot.store.base import Database, from_unix, to_unix
+
+
+@dataclass(frozen=True, slots=True)
+class Subscription:
+    id: int
+    chat_id: int
+    topic: str
+    time_of_day: str
+    origin: str
+    last_sent_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class CitedChange:
+    """A post a chat received that has since changed: edited text, or deleted."""
+
+    post_id: int
+    seen_text: str
+    deleted: bool
+
+
+class ChatStore:
+    """Mixin over `Database` for the bot's promises to chats."""
+
+    db: Database
+
+    async def subscribe(
+        self, chat_id: int, topic: str, time_of_day: str, origin: str = "chat",
+        created_by: int | None = None,
+    ) -> bool:  # fmt: skip
+        """Create or move a daily subscription; True when it is new."""
+        now = int(time.time())
+        async with self.db.transaction() as conn:
+            cur = await conn.execute(
+                "UPDATE subscriptions SET time_of_day = ? WHERE chat_id = ? AND topic = ?",
+                (time_of_day, chat_id, topic),
+            )
+            if cur.rowcount:
+                return False
+            await conn.execute(
+                "INSERT INTO subscriptions (chat_id, topic, time_of_day, origin, created_by, "
+                "created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                (chat_id, topic, time_of_day, origin, created_by, now),
+            )
+            return True
+
+    async def unsubscribe(self, chat_id: int, topic: str) -> bool:
+        async with self.db.transaction() as conn:
+            cur = await conn.execute(
+                "DELETE FROM subscriptions WHERE chat_id = ? AND topic = ?", (chat_id, topic)
+            )
+            return cur.rowcount > 0
+
+    async def subscriptions(self, chat_id: int | None = None) -> list[Subscription]:
+        sql = "SELECT id, chat_id, topic, time_of_day, origin, last_sent_at FROM subscriptions"
+        params: tuple[int, ...] = ()
+        if chat_id is not None:
+            sql += " WHERE chat_id = ?"
+            params = (chat_id,)
+        async with self.db.conn.execute(
+            sql + " ORDER BY chat_id, time_of_day, topic", params
+        ) as cur:
+            rows = await cur.fetchall()
+        return [
+            Subscription(r["id"], r["chat_id"], r["topic"], r["time_of_day"], r["origin"],
+                         from_unix(r["last_sent_at"]))
+            for r in rows
+        ]  # fmt: skip
+
+    async def mark_subscription_sent(self, subscription_id: int, when: datetime) -> None:
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                "UPDATE subscriptions SET last_sent_at = ? WHERE id = ?",
+                (to_unix(when), subscription_id),
+            )
+
+    async def record_digest(
+        self,
+        chat_id: int,
+        topic: str,
+        kind: str,
+        since: datetime,
+        until: datetime,
+        summarizer: str,
+        items: int,
+        cited: Sequence[Post],
+        sent_at: datetime,
+    ) -> int:
+        """Remember a digest a chat received and the text of every post it cited."""
+        async with self.db.transaction() as conn:
+            cur = await conn.execute(
+                "INSERT INTO digests_sent (chat_id, topic, kind, since, until, summarizer, "
+                "items, sent_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (chat_id, topic, kind, to_unix(since), to_unix(until), summarizer, items,
+                 to_unix(sent_at)),
+            )  # fmt: skip
+            digest_id = cur.lastrowid
+            assert digest_id is not None
+            await conn.executemany(
+                "INSERT INTO cited_posts (chat_id, post_id, digest_id, seen_text) "
+                "VALUES (?, ?, ?, ?) ON CONFLICT (chat_id, post_id) DO UPDATE SET "
+                "digest_id = excluded.digest_id, seen_text = excluded.seen_text, seen_deleted = 0",
+                [(chat_id, post.id, digest_id, post.text) for post in cited],
+            )
+        return digest_id
+
+    async def cited_post_ids(self, chat_id: int) -> set[int]:
+        async with self.db.conn.execute(
+            "SELECT post_id FROM cited_posts WHERE chat_id = ?", (chat_id,)
+        ) as cur:
+            return {row[0] for row in await cur.fetchall()}
+
+    async def cited_changes(self, chat_id: int) -> list[CitedChange]:
+        """Posts this chat received whose text changed or that were deleted since."""
+        async with self.db.conn.execute(
+            "SELECT c.post_id, c.seen_text, p.text, p.deleted_at IS NOT NULL AS deleted, "
+            "c.seen_deleted FROM cited_posts c JOIN posts p ON p.id = c.post_id "
+            "WHERE c.chat_id = ? AND ((p.deleted_at IS NOT NULL AND c.seen_deleted = 0) "
+            "OR (p.deleted_at IS NULL AND p.text <> c.seen_text))",
+            (chat_id,),
+        ) as cur:
+            rows = await cur.fetchall()
+        return [CitedChange(r["post_id"], r["seen_text"], bool(r["deleted"])) for r in rows]
+
+    async def acknowledge_changes(self, chat_id: int, post_ids: Sequence[int]) -> None:
+        """The chat has been told (or the change was too small to tell): stop reporting it."""
+        async with self.db.transaction() as conn:
+            await conn.executemany(
+                "UPDATE cited_posts SET seen_text = (SELECT text FROM posts WHERE id = ?), "
+                "seen_deleted = (SELECT deleted_at IS NOT NULL FROM posts WHERE id = ?) "
+                "WHERE chat_id = ? AND post_id = ?",
+                [(pid, pid, chat_id, pid) for pid in post_ids],
+            )
+
+    async def last_digest_at(self, chat_id: int) -> datetime | None:
+        async with self.db.conn.execute(
+            "SELECT max(sent_at) FROM digests_sent WHERE chat_id = ?", (chat_id,)
+        ) as cur:
+            row = await cur.fetchone()
+        return from_unix(row[0]) if row and row[0] is not None else None

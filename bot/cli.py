@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import json
 import logging
+import sqlite3
 import sys
 import tempfile
 from collections.abc import Awaitable, Callable, Coroutine
@@ -21,6 +22,7 @@ from bot.digest.topics import Topic, load_topics, resolve_topic
 from bot.digest.window import resolve_window
 from bot.errors import WirebriefError
 from bot.ingest.importer import ImportReport, import_paths
+from bot.logs import setup_logging
 from bot.store import Store, open_store
 from bot.store.fts import match_all_words
 
@@ -66,6 +68,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("sources", help="the channels polled and their health")
 
+    sub.add_parser("run", help="run the bot, the channel poller and the daily digests")
+
+    health = sub.add_parser("health", help="exit 0 when the database and polling are healthy")
+    health.add_argument(
+        "--max-poll-age", type=int, default=None, metavar="SECONDS",
+        help="longest time without a successful poll (default: 3 poll intervals + 10 min)",
+    )  # fmt: skip
+
+    backup = sub.add_parser("backup", help="an online, consistent copy of the database")
+    backup.add_argument("path", type=Path, help="a file, or a folder for a time-stamped file")
+
     ingest = sub.add_parser("ingest", help="poll the sources (SOURCES and those added in the bot)")
     ingest.add_argument(
         "--once", action="store_true", required=True, help="poll every source once and exit"
@@ -75,17 +88,39 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    setup_logging("WARNING")
     try:
         settings = load_settings(**({"database_path": args.db} if args.db else {}))
+        verbose = args.command == "run" or "log_level" in settings.model_fields_set
+        setup_logging(
+            settings.log_level if verbose else "WARNING",
+            settings.log_format,
+            secrets=secrets_of(settings),
+        )
         handler = COMMANDS[args.command]
         return asyncio.run(handler(args, settings))
     except WirebriefError as exc:
         print(f"wirebrief: error: {exc}", file=sys.stderr)
         return 2
+    except sqlite3.Error as exc:
+        # Disk full, a locked or corrupt file: one line, and committed work is safe.
+        print(f"wirebrief: database error: {exc}", file=sys.stderr)
+        return 3
+    except OSError as exc:
+        print(f"wirebrief: error: {exc.strerror or exc}: {exc.filename or ''}", file=sys.stderr)
+        return 3
     except KeyboardInterrupt:
         print("wirebrief: interrupted", file=sys.stderr)
         return 130
+
+
+def secrets_of(settings: Settings) -> list[str]:
+    """What must never be printed: the bot token and the model key."""
+    found = []
+    for secret in (settings.bot_token, settings.openai_api_key):
+        if secret is not None:
+            found.append(secret.get_secret_value())
+    return found
 
 
 def _now() -> datetime:
@@ -158,7 +193,12 @@ async def cmd_digest(args: argparse.Namespace, settings: Settings) -> int:
     window = resolve_window(now, args.since, args.until, settings.tz)
 
     async def work(store: Store) -> int:
-        digest = await build_digest(store, topic, window, now, limit=max(1, args.limit))
+        from bot.digest.llm import make_summarizer  # imports openai only for digests
+
+        summarizer = make_summarizer(settings, store)
+        digest = await build_digest(
+            store, topic, window, now, limit=max(1, args.limit), summarizer=summarizer
+        )
         sys.stdout.write(render(digest, args.format, settings.tz))
         return 0
 
@@ -291,6 +331,38 @@ async def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     return await _with_store(settings, work)
 
 
+async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.chat.runner import run
+
+    await run(settings)
+    return 0
+
+
+async def cmd_health(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.health import check_health
+
+    if not settings.database_path.exists():
+        print(f"unhealthy: no database at {settings.database_path}")
+        return 1
+    seconds = args.max_poll_age or 3 * settings.poll_interval_seconds + 600
+
+    async def work(store: Store) -> int:
+        report = await check_health(store, _now(), timedelta(seconds=seconds))
+        state = "healthy" if report.ok else "unhealthy: " + "; ".join(report.problems)
+        print(f"{state} ({'; '.join(report.facts)})")
+        return 0 if report.ok else 1
+
+    return await _with_store(settings, work)
+
+
+async def cmd_backup(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.store.backup import backup_database
+
+    result = await asyncio.to_thread(backup_database, settings.database_path, args.path)
+    print(f"backed up {result.posts} posts ({result.bytes / 1e6:.1f} MB) to {result.path}")
+    return 0
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], Coroutine[Any, Any, int]]] = {
     "demo": cmd_demo,
     "import": cmd_import,
@@ -300,4 +372,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], Coroutine[Any, Any,
     "topics": cmd_topics,
     "sources": cmd_sources,
     "ingest": cmd_ingest,
+    "run": cmd_run,
+    "health": cmd_health,
+    "backup": cmd_backup,
 }

@@ -126,6 +126,7 @@ class Citation:
     url: str
     date: datetime
     channel_handle: str = ""
+    post_id: int | None = None
 
     @classmethod
     def of(cls, post: Post) -> Citation:
@@ -135,6 +136,7 @@ class Citation:
             url=post.url,
             date=post.date,
             channel_handle=post.channel.handle,
+            post_id=post.id,
         )
 
 
@@ -180,6 +182,9 @@ class Digest:
     dropped_citations: int = 0
     tokens_in: int = 0
     tokens_out: int = 0
+    latest: Citation | None = None
+    """When the window is empty: the newest earlier post on the topic, if any."""
+    latest_text: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,16 +9,17 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from collections.abc import Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
-from bot.digest.extractive import summarise_stories
+from bot.digest.extractive import best_text, summarise_stories
 from bot.digest.grouping import group_posts
 from bot.digest.ranking import rank_stories
 from bot.digest.topics import Topic
 from bot.digest.window import Window
-from bot.models import Digest, DigestItem, Post, SourceCount, Story
+from bot.models import Citation, Digest, DigestItem, Post, SourceCount, Story
 
 DEFAULT_LIMIT = 10
 
@@ -74,18 +75,36 @@ async def build_digest(
     now: datetime,
     limit: int = DEFAULT_LIMIT,
     summarizer: Summarizer | None = None,
+    exclude_post_ids: AbstractSet[int] = frozenset(),
 ) -> Digest:
+    """The digest of `topic` in `window`.
+
+    `exclude_post_ids`: posts a chat has already received; a story made only of those is
+    left out, a story with new reports stays (with all its posts cited).
+    """
     posts = await store.posts_in_window(window.since, window.until, topic.fts_query)
     stories = with_text(await asyncio.to_thread(stories_of, posts))
+    if exclude_post_ids:
+        stories = [s for s in stories if any(p.id not in exclude_post_ids for p in s.posts)]
     chosen = stories[:limit]
     result = await (summarizer or ExtractiveSummarizer()).summarise(chosen, topic, window)
-    return assemble_digest(topic, window, now, len(posts), stories, result, limit)
+    digest = assemble_digest(topic, window, now, len(posts), stories, result, limit)
+    if not posts:
+        latest = await store.latest_post(topic.fts_query, before=window.since)
+        if latest is not None:
+            digest.latest = Citation.of(latest)
+            digest.latest_text = best_text(Story([latest]), topic.pattern())
+    return digest
 
 
 class StoreReader(Protocol):
     async def posts_in_window(
         self, since: datetime, until: datetime, match: str | None = None
     ) -> list[Post]: ...
+
+    async def latest_post(
+        self, match: str | None = None, before: datetime | None = None
+    ) -> Post | None: ...
 
 
 def assemble_digest(

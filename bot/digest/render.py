@@ -18,7 +18,7 @@ FORMATS = ("text", "markdown", "html", "json")
 HTML_MAX_LINKS_PER_ITEM = 12
 
 
-def _when(value: datetime, tz: tzinfo, with_year: bool = False) -> str:
+def when_text(value: datetime, tz: tzinfo, with_year: bool = False) -> str:
     local = value.astimezone(tz)
     return local.strftime("%d %b %Y %H:%M" if with_year else "%d %b %H:%M")
 
@@ -28,7 +28,7 @@ def _tz_name(tz: tzinfo) -> str:
 
 
 def _span(item: DigestItem, tz: tzinfo) -> str:
-    first, last = _when(item.first_date, tz), _when(item.last_date, tz)
+    first, last = when_text(item.first_date, tz), when_text(item.last_date, tz)
     if first == last:
         return first
     if first[:6] == last[:6]:
@@ -54,10 +54,8 @@ def _marks(item: DigestItem) -> str:
 
 
 def header_line(digest: Digest, tz: tzinfo) -> str:
-    return (
-        f"{digest.title}: {_when(digest.since, tz, True)} – {_when(digest.until, tz, True)} "
-        f"({_tz_name(tz)})"
-    )
+    since, until = when_text(digest.since, tz, True), when_text(digest.until, tz, True)
+    return f"{digest.title}: {since} – {until} ({_tz_name(tz)})"
 
 
 def plural(count: int, word: str) -> str:
@@ -71,8 +69,14 @@ def stats_line(digest: Digest) -> str:
     ).replace("storys", "stories")
 
 
-def empty_line(digest: Digest) -> str:
-    return "Nothing reported on this topic in this window."
+def empty_line(digest: Digest, tz: tzinfo = UTC) -> str:
+    line = "Nothing reported on this topic in this window."
+    if digest.latest is not None:
+        line += (
+            f" The latest earlier post is from {when_text(digest.latest.date, tz, True)}"
+            f" ({digest.latest.channel}): {digest.latest_text}"
+        )
+    return line
 
 
 # ----- text -------------------------------------------------------------------------
@@ -81,7 +85,9 @@ def empty_line(digest: Digest) -> str:
 def render_text(digest: Digest, tz: tzinfo = UTC) -> str:
     lines = [header_line(digest, tz), stats_line(digest), ""]
     if not digest.items:
-        lines.append(empty_line(digest))
+        lines.append(empty_line(digest, tz))
+        if digest.latest is not None:
+            lines.append(f"   - {digest.latest.channel}: {digest.latest.url}")
     for number, item in enumerate(digest.items, start=1):
         lines.append(f"{number}. {item.text}{_marks(item)}")
         lines.append(f"   {confirmation(item)} · {_span(item, tz)}")
@@ -111,7 +117,9 @@ def md_escape(text: str) -> str:
 def render_markdown(digest: Digest, tz: tzinfo = UTC) -> str:
     lines = [f"## {md_escape(header_line(digest, tz))}", "", f"_{stats_line(digest)}_", ""]
     if not digest.items:
-        lines.append(empty_line(digest))
+        lines.append(md_escape(empty_line(digest, tz)))
+        if digest.latest is not None:
+            lines.append(f"[{md_escape(digest.latest.channel)}]({digest.latest.url})")
     for number, item in enumerate(digest.items, start=1):
         links = ", ".join(f"[{md_escape(c.channel)}]({c.url})" for c in item.citations)
         lines.append(
@@ -167,7 +175,10 @@ def render_html_parts(digest: Digest, tz: tzinfo = UTC) -> list[str]:
     """Header, one part per item, footer: the units a long message may be split between."""
     parts = [f"<b>{h(header_line(digest, tz))}</b>\n<i>{h(stats_line(digest))}</i>"]
     if not digest.items:
-        parts.append(h(empty_line(digest)))
+        empty = h(empty_line(digest, tz))
+        if digest.latest is not None:
+            empty += " " + anchor(digest.latest.url, digest.latest.channel)
+        parts.append(empty)
     for number, item in enumerate(digest.items, start=1):
         parts.append(
             f"<b>{number}.</b> {h(item.text)}{h(_marks(item))}\n"

@@ -7,6 +7,7 @@ say what it is about, for near-duplicate detection across channels and languages
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -28,6 +29,9 @@ FOOTER_RE = re.compile(
     r"донат|donat|підтримати|поддержать канал|boost|буст)",
     re.IGNORECASE,
 )
+# The same alternatives, matched against a lower-cased line: Python's case-insensitive
+# matching of a Unicode alternation is several times slower, and this runs on every line.
+_FOOTER_LOWER_RE = re.compile(FOOTER_RE.pattern)
 STEM_LENGTH = 5
 # Stems are spelled in a coarse Latin skeleton so that Ukrainian, Russian, Belarusian and
 # English spellings of a name meet: Волинь / Волынь / Volyn -> "volin", Лукашенко /
@@ -77,13 +81,17 @@ STOP_STEMS = frozenset(w[:STEM_LENGTH] for w in STOP_WORDS if len(w) >= 6)
 
 def clean_text(text: str) -> str:
     """A post's words for display: no markdown marks, links, emoji bullets or footers."""
-    text = "\n".join(line for line in text.splitlines() if not LINK_ONLY_LINE_RE.match(line))
-    text = MARKDOWN_LINK_RE.sub(r"\1", text)
-    text = MARKDOWN_MARK_RE.sub("", text)
+    if "](" in text:  # the markdown link patterns need it; most posts have none
+        text = "\n".join(line for line in text.splitlines() if not LINK_ONLY_LINE_RE.match(line))
+        text = MARKDOWN_LINK_RE.sub(r"\1", text)
+    if _may_have_marks(text):
+        text = MARKDOWN_MARK_RE.sub("", text)
+    urls = _may_have_urls(text)
     lines = []
     for line in text.splitlines():
-        line = URL_RE.sub("", line)
-        if FOOTER_RE.search(line) and len(WORD_RE.findall(line)) <= 8:
+        if urls:
+            line = URL_RE.sub("", line)
+        if _is_footer(line):
             continue
         line = strip_symbols(line)
         if WORD_RE.search(line):
@@ -91,16 +99,45 @@ def clean_text(text: str) -> str:
     return "\n".join(lines)
 
 
+def _may_have_marks(text: str) -> bool:
+    """Whether MARKDOWN_MARK_RE can match: a cheap test that skips a regex pass."""
+    return "`" in text or "**" in text or "__" in text or "~~" in text or "||" in text
+
+
+def _may_have_urls(text: str) -> bool:
+    """Whether URL_RE can match (case-insensitively): a cheap test that skips regex passes."""
+    if "://" in text:
+        return True
+    lower = text.lower()
+    return "www." in lower or "t.me/" in lower
+
+
+class _SymbolTable(dict[int, str]):
+    """`str.translate` table: emoji, pictographs and marks become a space, the rest stays.
+
+    Filled on first sight of each character, so a line costs one C-level pass instead of a
+    Python call per character (this runs on every sentence a digest looks at).
+    """
+
+    def __missing__(self, code: int) -> str:
+        char = chr(code)
+        symbol = unicodedata.category(char) in _SYMBOL_CATEGORIES or char in "\ufe0f\u20e3"
+        self[code] = value = " " if symbol else char
+        return value
+
+
+_SYMBOL_CATEGORIES = frozenset({"So", "Sk", "Cf", "Co", "Cs"})
+_SYMBOLS = _SymbolTable()
+
+
+def _is_footer(line: str) -> bool:
+    """A short line that only asks readers to subscribe, donate or send news."""
+    return _FOOTER_LOWER_RE.search(line.lower()) is not None and len(WORD_RE.findall(line)) <= 8
+
+
 def strip_symbols(line: str) -> str:
     """Drop emoji, pictographs and decorative marks; keep letters, digits and punctuation."""
-    kept = []
-    for char in line:
-        category = unicodedata.category(char)
-        if category in ("So", "Sk", "Cf", "Co", "Cs") or char in "\ufe0f\u20e3":
-            kept.append(" ")
-        else:
-            kept.append(char)
-    line = " ".join("".join(kept).split())
+    line = " ".join(line.translate(_SYMBOLS).split())
     return line.strip(" -—–•▪·|:>")
 
 
@@ -115,6 +152,7 @@ def sentences(text: str) -> list[str]:
     return out
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def stem(word: str) -> str:
     """A crude, language-blind stem: the first letters carry the root in uk/ru/be/en.
 
@@ -146,34 +184,73 @@ class PostFeatures:
 EMPTY_FEATURES = PostFeatures(frozenset(), frozenset())
 
 
+@functools.lru_cache(maxsize=4096)
 def post_features(text: str) -> PostFeatures:
-    text = MARKDOWN_MARK_RE.sub("", text)
-    text = "\n".join(line for line in text.splitlines() if not LINK_ONLY_LINE_RE.match(line))
-    text = MARKDOWN_LINK_RE.sub(r"\1", text)
-    text = URL_RE.sub(" ", text)
-    text = MENTION_RE.sub(" ", text)
+    """Stems and anchors of a text. Memoised (the result is immutable): a digest groups its
+    posts, then its summariser reads the same posts' features again."""
+    # Each regex pass is skipped when a cheap test shows it cannot match: this runs on every
+    # post a digest groups and on every sentence its summariser weighs.
+    if _may_have_marks(text):
+        text = MARKDOWN_MARK_RE.sub("", text)
+    if "](" in text:
+        text = "\n".join(line for line in text.splitlines() if not LINK_ONLY_LINE_RE.match(line))
+        text = MARKDOWN_LINK_RE.sub(r"\1", text)
+    if _may_have_urls(text):
+        text = URL_RE.sub(" ", text)
+    if "@" in text:
+        text = MENTION_RE.sub(" ", text)
     text = text.replace("ё", "е").replace("Ё", "Е")
     stems: set[str] = set()
     anchors: set[str] = set()
+    words = _WORDS
     for line in text.splitlines():
-        if FOOTER_RE.search(line) and len(WORD_RE.findall(line)) <= 8:
+        if _is_footer(line):
             continue
-        if LINK_ONLY_LINE_RE.match(line):
+        if "](" in line and LINK_ONLY_LINE_RE.match(line):
             continue
         for sentence in SENTENCE_SPLIT_RE.split(line):
             for position, word in enumerate(WORD_RE.findall(sentence)):
-                lower = word.lower()
-                if lower in STOP_WORDS or lower[:STEM_LENGTH] in STOP_STEMS:
+                found = words.get(word, _UNKNOWN)
+                if found is _UNKNOWN:
+                    found = _word_feature(word)
+                if found is None:
                     continue
-                if word.isdigit():
-                    if len(word) >= 2:
-                        stems.add(word)
-                        anchors.add(word)
-                    continue
-                if len(word) < 3 and not (len(word) >= 2 and word.isupper()):
-                    continue
-                key = stem(lower)
+                key, number = found
                 stems.add(key)
-                if word[0].isupper() and (position > 0 or len(word) >= 4):
+                if number or (word[0].isupper() and (position > 0 or len(word) >= 4)):
                     anchors.add(key)
     return PostFeatures(frozenset(stems), frozenset(anchors))
+
+
+_WORDS: dict[str, tuple[str, bool] | None] = {}
+"""Memo of `_word_feature`: the vocabulary of a news feed repeats from post to post."""
+_MAX_WORDS = 1 << 17
+_UNKNOWN: tuple[str, bool] | None = ("", False)
+"""Sentinel for a word not in the memo yet (compared by identity)."""
+
+
+def clear_caches() -> None:
+    """Forget every memo of this module (for benchmarks and tests of cold starts)."""
+    _WORDS.clear()
+    post_features.cache_clear()
+    stem.cache_clear()
+
+
+def _word_feature(word: str) -> tuple[str, bool] | None:
+    """(stem, is a number) of one word as `post_features` sees it, or None for a word that
+    says nothing (a stop word, a short word, a lone digit); remembered in `_WORDS`."""
+    if len(_WORDS) >= _MAX_WORDS:
+        _WORDS.clear()
+    _WORDS[word] = found = _word_feature_of(word)
+    return found
+
+
+def _word_feature_of(word: str) -> tuple[str, bool] | None:
+    lower = word.lower()
+    if lower in STOP_WORDS or lower[:STEM_LENGTH] in STOP_STEMS:
+        return None
+    if word.isdigit():
+        return (word, True) if len(word) >= 2 else None
+    if len(word) < 3 and not (len(word) >= 2 and word.isupper()):
+        return None
+    return stem(lower), False

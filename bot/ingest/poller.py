@@ -194,7 +194,24 @@ class Poller:
         """Poll the given sources (default: every enabled web source) concurrently."""
         if sources is None:
             sources = [s for s in await self.store.sources() if s.kind == "web"]
-        return list(await asyncio.gather(*(self.poll_source(s) for s in sources)))
+        results = await asyncio.gather(
+            *(self.poll_source(s) for s in sources), return_exceptions=True
+        )
+        outcomes = []
+        for source, result in zip(sources, results, strict=True):
+            if isinstance(result, asyncio.CancelledError):
+                raise result
+            if isinstance(result, BaseException):
+                # A database that is full or locked: this source's poll is lost, not the
+                # others', and the cursor did not move, so the next round fetches it again.
+                log.error(
+                    "@%s: poll failed: %s: %s", source.username, type(result).__name__, result
+                )
+                reason = f"{type(result).__name__}: {result}"
+                outcomes.append(PollOutcome(f"@{source.username}", "error", error=reason))
+            else:
+                outcomes.append(result)
+        return outcomes
 
     async def poll_due(self) -> list[PollOutcome]:
         return await self.poll_once(await self.store.due_sources(self.clock()))

@@ -109,7 +109,10 @@ class Database:
             try:
                 yield self.conn
             except BaseException:
-                await self.conn.execute("ROLLBACK")
+                # SQLite has already rolled back after some errors (a full disk): then a
+                # second ROLLBACK would fail and hide the real error.
+                if self.conn.in_transaction:
+                    await self.conn.execute("ROLLBACK")
                 raise
             else:
                 await self.conn.execute("COMMIT")

@@ -7,7 +7,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.models import Post
 from bot.store.base import Database, from_unix, to_unix
 
 
@@ -19,6 +18,7 @@ class Subscription:
     time_of_day: str
     origin: str
     last_sent_at: datetime | None
+    created_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,10 +37,13 @@ class ChatStore:
 
     async def subscribe(
         self, chat_id: int, topic: str, time_of_day: str, origin: str = "chat",
-        created_by: int | None = None,
+        created_by: int | None = None, now: datetime | None = None,
     ) -> bool:  # fmt: skip
-        """Create or move a daily subscription; True when it is new."""
-        now = int(time.time())
+        """Create or move a daily subscription; True when it is new.
+
+        `now` is the bot's clock: a subscription made after today's time starts tomorrow.
+        """
+        created = to_unix(now) if now else int(time.time())
         async with self.db.transaction() as conn:
             cur = await conn.execute(
                 "UPDATE subscriptions SET time_of_day = ? WHERE chat_id = ? AND topic = ?",
@@ -51,7 +54,7 @@ class ChatStore:
             await conn.execute(
                 "INSERT INTO subscriptions (chat_id, topic, time_of_day, origin, created_by, "
                 "created_at) VALUES (?, ?, ?, ?, ?, ?)",
-                (chat_id, topic, time_of_day, origin, created_by, now),
+                (chat_id, topic, time_of_day, origin, created_by, created),
             )
             return True
 
@@ -63,7 +66,10 @@ class ChatStore:
             return cur.rowcount > 0
 
     async def subscriptions(self, chat_id: int | None = None) -> list[Subscription]:
-        sql = "SELECT id, chat_id, topic, time_of_day, origin, last_sent_at FROM subscriptions"
+        sql = (
+            "SELECT id, chat_id, topic, time_of_day, origin, last_sent_at, created_at "
+            "FROM subscriptions"
+        )
         params: tuple[int, ...] = ()
         if chat_id is not None:
             sql += " WHERE chat_id = ?"
@@ -74,7 +80,7 @@ class ChatStore:
             rows = await cur.fetchall()
         return [
             Subscription(r["id"], r["chat_id"], r["topic"], r["time_of_day"], r["origin"],
-                         from_unix(r["last_sent_at"]))
+                         from_unix(r["last_sent_at"]), from_unix(r["created_at"]))  # type: ignore[arg-type]
             for r in rows
         ]  # fmt: skip
 
@@ -94,7 +100,7 @@ class ChatStore:
         until: datetime,
         summarizer: str,
         items: int,
-        cited: Sequence[Post],
+        cited_post_ids: Sequence[int],
         sent_at: datetime,
     ) -> int:
         """Remember a digest a chat received and the text of every post it cited."""
@@ -108,10 +114,11 @@ class ChatStore:
             digest_id = cur.lastrowid
             assert digest_id is not None
             await conn.executemany(
-                "INSERT INTO cited_posts (chat_id, post_id, digest_id, seen_text) "
-                "VALUES (?, ?, ?, ?) ON CONFLICT (chat_id, post_id) DO UPDATE SET "
-                "digest_id = excluded.digest_id, seen_text = excluded.seen_text, seen_deleted = 0",
-                [(chat_id, post.id, digest_id, post.text) for post in cited],
+                "INSERT INTO cited_posts (chat_id, post_id, digest_id, seen_text, seen_deleted) "
+                "SELECT ?, id, ?, text, deleted_at IS NOT NULL FROM posts WHERE id = ? "
+                "ON CONFLICT (chat_id, post_id) DO UPDATE SET digest_id = excluded.digest_id, "
+                "seen_text = excluded.seen_text, seen_deleted = excluded.seen_deleted",
+                [(chat_id, digest_id, post_id) for post_id in set(cited_post_ids)],
             )
         return digest_id
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import aiosqlite
@@ -18,6 +18,9 @@ POST_COLUMNS = (
     "p.forwarded_from, p.media_kind, p.edited"
 )
 SQLITE_MAX_VARS = 900
+DATE_DRIVEN_MAX_SPAN = timedelta(days=8)
+"""Up to this window length (a daily or weekly digest) a topic's posts are found by date
+first; longer windows are found through the FTS index first (see `posts_in_window`)."""
 
 
 @dataclass(slots=True)
@@ -311,7 +314,18 @@ class PostsStore:
         if channel_ids:
             where.append(f"p.channel_id IN ({','.join('?' * len(channel_ids))})")
             params.extend(channel_ids)
-        if match is not None:
+        if match is not None and until - since <= DATE_DRIVEN_MAX_SPAN:
+            # A short window: walk its stretch of the date index and keep the posts the FTS
+            # query matched (`+` keeps SQLite from driving the join from the match list).
+            # Cost grows with the posts of the window, not with the matches in the whole
+            # store: joining from FTS5 looks up every match of every day ever stored.
+            sql = (
+                f"SELECT {POST_COLUMNS} FROM posts p WHERE {' AND '.join(where)} "
+                "AND +p.id IN (SELECT rowid FROM posts_fts WHERE posts_fts MATCH ?) "
+                "ORDER BY p.date, p.id"
+            )
+            params.append(match)
+        elif match is not None:
             sql = (
                 f"SELECT {POST_COLUMNS} FROM posts_fts f JOIN posts p ON p.id = f.rowid "
                 f"WHERE posts_fts MATCH ? AND {' AND '.join(where)} ORDER BY p.date, p.id"
@@ -325,8 +339,7 @@ class PostsStore:
         if limit is not None:
             sql += " LIMIT ?"
             params.append(limit)
-        async with self.db.conn.execute(sql, params) as cur:
-            rows = await cur.fetchall()
+        rows = await self.db.conn.execute_fetchall(sql, params)  # one trip to the thread
         return await self._posts_from_rows(rows)
 
     async def search(

@@ -111,3 +111,30 @@ async def test_database_is_wal_with_foreign_keys_and_migrated(tmp_path: Path) ->
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     conn.close()
+
+
+async def test_topic_posts_of_a_window_are_the_same_found_by_date_or_by_index(
+    store: Store,
+) -> None:
+    # Short windows are read date first, long ones through the FTS index first.
+    days = 40
+    await store.upsert_posts(
+        [
+            IncomingPost(
+                channel=RIA,
+                message_id=n,
+                date=T0 - timedelta(hours=12 * n),
+                text=f"Минск, сообщение {n}" if n % 2 == 0 else f"Киев, сообщение {n}",
+            )
+            for n in range(1, 2 * days)
+        ]
+    )
+    match = match_all_words("минск")
+    for span in (timedelta(days=1), timedelta(days=7), timedelta(days=days)):
+        since, until = T0 - span, T0
+        found = await store.posts_in_window(since, until, match)
+        every = await store.posts_in_window(since, until)
+        assert [p.id for p in found] == [p.id for p in every if p.text.startswith("Минск")]
+        assert found and [p.date for p in found] == sorted(p.date for p in found)
+    limited = await store.posts_in_window(T0 - timedelta(days=7), T0, match, limit=2)
+    assert len(limited) == 2

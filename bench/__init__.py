@@ -1,0 +1,1 @@
+"""wirebrief benchmarks: `python -m bench` (see docs/benchmarks.md)."""

@@ -1,0 +1,157 @@
+"""Case 1: posts/s of the real import path against plain sqlite3 executemany.
+
+Both write the same generated files into a fresh database with the project's schema
+(its migrations, so the same FTS5 index kept by the same triggers), the same pragmas
+(WAL, synchronous=NORMAL), and both parse the JSON. The import path also does what a
+real import must: validation, channel reconciliation, the idempotency check against
+stored posts, batches that commit on their own. Runs alternate, so drift hits both.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import statistics
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from bench.common import Context, Row, human, remove_db
+from bench.data import build_dataset, read_records
+from bot.ingest.importer import import_paths
+from bot.links import bare_peer_id
+from bot.store import open_store
+from bot.store.base import BUSY_TIMEOUT_MS, migrations, split_sql, to_unix
+
+TARGET = 0.5
+INSERT = (
+    "INSERT INTO posts (channel_id, message_id, date, text, views, edit_date, forwarded_from, "
+    "media_kind, author, reply_to, first_seen_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"
+)
+
+
+async def _real(files: list[Path], db: Path) -> tuple[float, int]:
+    remove_db(db)
+    store = await open_store(db)  # creates and migrates: not timed
+    start = time.perf_counter()
+    report = await import_paths(store, files)
+    await store.close()  # the WAL checkpoint on close is part of the cost
+    elapsed = time.perf_counter() - start
+    if not report.ok:
+        raise SystemExit(f"bench: the import rejected records: {report.rejected[:3]}")
+    return elapsed, report.counts.inserted
+
+
+def migrated_connection(db: Path) -> sqlite3.Connection:
+    """A plain sqlite3 connection to a fresh database with the project's schema."""
+    conn = sqlite3.connect(db, isolation_level=None)
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = NORMAL")
+    conn.execute("PRAGMA foreign_keys = ON")
+    for version, _, sql in migrations():
+        conn.execute("BEGIN")
+        for statement in split_sql(sql):
+            conn.execute(statement)
+        conn.execute(f"PRAGMA user_version = {version}")
+        conn.execute("COMMIT")
+    return conn
+
+
+def _baseline(files: list[Path], db: Path) -> tuple[float, int]:
+    """What a plain script would do: parse, executemany, one transaction per file."""
+    remove_db(db)
+    conn = migrated_connection(db)
+    start = time.perf_counter()
+    now = int(time.time())
+    channels: dict[int, int] = {}
+    count = 0
+    for path in files:
+        conn.execute("BEGIN")
+        rows: list[tuple[Any, ...]] = []
+        for record in read_records(path):
+            peer = bare_peer_id(int(record["sender_id"]))
+            channel_id = channels.get(peer)
+            if channel_id is None:
+                cur = conn.execute(
+                    "INSERT INTO channels (peer_id, title, created_at) VALUES (?, ?, ?)",
+                    (peer, record.get("channel"), now),
+                )
+                channel_id = channels[peer] = int(cur.lastrowid or 0)
+            rows.append(
+                (
+                    channel_id,
+                    record["message_id"],
+                    to_unix(datetime.fromisoformat(record["date"])),
+                    record["text"],
+                    record.get("views"),
+                    None,
+                    None,
+                    None,
+                    None,
+                    None,
+                    now,
+                    now,
+                )
+            )
+        conn.executemany(INSERT, rows)
+        conn.execute("COMMIT")
+        count += len(rows)
+    conn.close()
+    return time.perf_counter() - start, count
+
+
+def run(ctx: Context) -> dict[str, Any]:
+    rows: list[Row] = []
+    details: list[dict[str, Any]] = []
+    for size in ctx.sizes:
+        data = ctx.datasets.setdefault(size, build_dataset(size, ctx.out))
+        store_db = ctx.out / f"store-{size}.db"
+        scratch = ctx.out / f"import-{size}.db"
+        base_db = ctx.out / f"baseline-{size}.db"
+        repeats = ctx.repeat if size <= 200_000 else 1
+        real_rates, base_rates = [], []
+        for attempt in range(repeats):
+            seconds, n = asyncio.run(_real(data.files, scratch))
+            real_rates.append(n / seconds)
+            b_seconds, b_n = _baseline(data.files, base_db)
+            base_rates.append(b_n / b_seconds)
+            if n != b_n:
+                raise SystemExit(f"bench: import stored {n} posts, the baseline {b_n}")
+            print(
+                f"  import {human(size)} #{attempt + 1}: wirebrief {n / seconds:,.0f} posts/s "
+                f"({seconds:.1f} s), sqlite3 {b_n / b_seconds:,.0f} posts/s ({b_seconds:.1f} s)",
+                flush=True,
+            )
+        remove_db(store_db)
+        scratch.rename(store_db)  # the last real import becomes the store for later cases
+        remove_db(base_db)
+        ctx.stores[size] = store_db
+        real, base = statistics.median(real_rates), statistics.median(base_rates)
+        ratio = real / base
+        details.append(
+            {
+                "size": size,
+                "posts": data.size,
+                "files": len(data.files),
+                "repeats": repeats,
+                "wirebrief_posts_per_s": [round(r) for r in real_rates],
+                "sqlite3_posts_per_s": [round(r) for r in base_rates],
+                "ratio": round(ratio, 3),
+                "db_bytes": store_db.stat().st_size,
+            }
+        )
+        rows.append(
+            Row(
+                "1 import",
+                human(size),
+                "posts/s (median)",
+                f"{real:,.0f}",
+                f"{base:,.0f}",
+                ratio,
+                f"≥ {TARGET} × sqlite3",
+                ratio >= TARGET,
+            )
+        )
+    return {"rows": rows, "details": details}

@@ -1,0 +1,157 @@
+"""The python-telegram-bot Application: handlers, defaults, rate limits, errors, start-up."""
+
+from __future__ import annotations
+
+import logging
+from zoneinfo import ZoneInfo
+
+from telegram import BotCommand, LinkPreviewOptions, Update
+from telegram.constants import ParseMode
+from telegram.error import TelegramError
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    CommandHandler,
+    ContextTypes,
+    Defaults,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
+
+from bot.chat import commands
+from bot.chat.access import gate, services
+from bot.chat.daily import TICK_SECONDS, daily_tick, sync_configured
+from bot.chat.services import BotServices
+from bot.errors import ConfigError
+from bot.ingest.channel_posts import post_from_message
+
+log = logging.getLogger(__name__)
+
+# Commands answer new messages only: an edited "/belarus" is not a new request.
+NEW_MESSAGES = filters.UpdateType.MESSAGE
+
+STATIC_COMMANDS = [
+    ("digest", "Digest of a topic or any words: /digest Minsk 3d"),
+    ("search", "Posts with these words, newest first: /search Кукурики"),
+    ("topics", "The topics and their terms"),
+    ("sources", "The channels read, and their health"),
+    ("subscribe", "A daily digest in this chat: /subscribe belarus 08:00"),
+    ("unsubscribe", "Stop a daily digest: /unsubscribe belarus"),
+    ("subscriptions", "This chat's daily digests"),
+    ("status", "Posts stored, sources, summariser, tokens today"),
+    ("help", "What this bot does, with examples"),
+]
+
+
+def build_application(svc: BotServices, tick_seconds: float = TICK_SECONDS) -> Application:  # type: ignore[type-arg]
+    """A ready Application; start it with `start_bot` (or `run_polling` in a script)."""
+    settings = svc.settings
+    if settings.bot_token is None:
+        raise ConfigError("BOT_TOKEN: set the token from @BotFather to run the bot")
+    defaults = Defaults(
+        parse_mode=ParseMode.HTML,
+        link_preview_options=LinkPreviewOptions(is_disabled=True),
+        tzinfo=ZoneInfo(settings.timezone),
+    )
+    app = (
+        ApplicationBuilder()
+        .token(settings.bot_token.get_secret_value())
+        .base_url(settings.bot_api_url)
+        .defaults(defaults)
+        .rate_limiter(AIORateLimiter(max_retries=3))
+        .concurrent_updates(True)
+        .build()
+    )
+    app.bot_data["services"] = svc
+    app.add_handler(TypeHandler(Update, gate), group=-1)
+    app.add_handler(
+        MessageHandler(
+            filters.UpdateType.CHANNEL_POST | filters.UpdateType.EDITED_CHANNEL_POST, channel_post
+        )
+    )
+    for topic in svc.topics.values():
+        app.add_handler(CommandHandler(topic.name, commands.topic_command(topic), NEW_MESSAGES))
+    for name, handler in (
+        ("start", commands.help_command),
+        ("help", commands.help_command),
+        ("digest", commands.digest_command),
+        ("search", commands.search_command),
+        ("topics", commands.topics_command),
+        ("sources", commands.sources_command),
+        ("status", commands.status_command),
+        ("addsource", commands.addsource_command),
+        ("removesource", commands.removesource_command),
+        ("subscribe", commands.subscribe_command),
+        ("unsubscribe", commands.unsubscribe_command),
+        ("subscriptions", commands.subscriptions_command),
+    ):
+        app.add_handler(CommandHandler(name, handler, NEW_MESSAGES))
+    app.add_error_handler(on_error)
+    assert app.job_queue is not None, "install python-telegram-bot[job-queue]"
+    app.job_queue.run_repeating(daily_tick, interval=tick_seconds, first=1.0, name="daily")
+    return app
+
+
+def command_menu(svc: BotServices) -> list[BotCommand]:
+    menu = [
+        BotCommand(t.name, (t.description or t.title)[:256] or t.name) for t in svc.topics.values()
+    ]
+    menu += [BotCommand(name, text) for name, text in STATIC_COMMANDS]
+    return menu[:100]
+
+
+async def on_startup(app: Application) -> None:  # type: ignore[type-arg]
+    """After initialize(): the command menu, configured daily digests."""
+    svc: BotServices = app.bot_data["services"]
+    await sync_configured(svc)
+    try:
+        await app.bot.set_my_commands(command_menu(svc))
+    except TelegramError as exc:
+        log.warning("could not register the command menu: %s", exc)
+
+
+async def channel_post(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Posts of channels where the bot is an admin, stored like polled posts.
+
+    Only channels the team chose are stored: listed in ALLOWED_CHAT_IDS or among the
+    sources (by username). Anyone can add a bot to a channel; that must not let them
+    write into the team's digests.
+    """
+    svc = services(context)
+    message = update.channel_post or update.edited_channel_post
+    if message is None:
+        return
+    chat = message.chat
+    known = {s.username.lower() for s in await svc.store.sources(False) if s.username}
+    trusted = chat.id in svc.settings.allowed_chat_ids or (
+        chat.username is not None and chat.username.lower() in known
+    )
+    if not trusted:
+        log.info("ignored a post from channel %s: not a source and not allowed", chat.id)
+        return
+    post = post_from_message(message)
+    if post is None:
+        return
+    result = await svc.store.upsert_posts([post])
+    channel = await svc.store.ensure_channel(post.channel)
+    await svc.store.ensure_updates_source(channel.id, channel.username)
+    if result.inserted:
+        await svc.store.count_source_post(channel.id)
+
+
+async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Log the failure (the logging filter removes secrets); one calm line to the chat."""
+    log.error("update failed: %s", type(context.error).__name__, exc_info=context.error)
+    if isinstance(update, Update) and update.effective_chat is not None:
+        svc = services(context)
+        if update.effective_chat.id not in svc.settings.allowed_chat_ids:
+            return
+        try:
+            await context.bot.send_message(
+                update.effective_chat.id,
+                "Sorry, that did not work. The error is logged; please try again in a minute.",
+            )
+        except TelegramError:
+            log.warning("could not tell chat %s about the error", update.effective_chat.id)

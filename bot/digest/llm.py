@@ -1,0 +1,519 @@
+"""LLM digests through any OpenAI-compatible server, with the extractive digest as fallback.
+
+The model writes the text; `verify` decides what it may cite. Calls go through the official
+`openai` client (its own retries off) and the project's one retry policy: rate limits
+(honouring Retry-After), timeouts, connection errors and 5xx are retried within a bounded
+time; other 4xx are not. Answers are cached by the exact request, tokens counted per day.
+Whatever goes wrong, a digest comes out: the extractive one, with one line saying why.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from email.utils import parsedate_to_datetime
+from typing import Protocol
+
+import openai
+from openai.types.chat import ChatCompletionMessageParam
+from openai.types.shared_params import ResponseFormatJSONSchema
+
+from bot.config import Settings
+from bot.digest.pipeline import ExtractiveSummarizer, Summarizer, SummaryResult
+from bot.digest.prompting import (
+    PromptContext,
+    PromptSource,
+    Templates,
+    cache_key,
+    count_tokens,
+    plan_prompt,
+)
+from bot.digest.topics import Topic
+from bot.digest.verify import Verification, parse_answer, verify_items
+from bot.digest.window import Window
+from bot.errors import WirebriefError
+from bot.models import Story
+from bot.retry import RetryAfterHint, RetryPolicy, retrying
+from bot.store.llm import CachedAnswer, LLMUsage
+
+log = logging.getLogger(__name__)
+
+PLACEHOLDER_API_KEY = "not-needed"
+"""The client insists on a key; a local server (OPENAI_BASE_URL alone) ignores it."""
+DEFAULT_POLICY = RetryPolicy(attempts=4, initial_wait=1.0, max_wait=20.0, max_total=90.0)
+MAX_ERROR_DETAIL = 160
+
+ANSWER_FORMAT: ResponseFormatJSONSchema = {
+    "type": "json_schema",
+    "json_schema": {
+        "name": "digest_items",
+        "strict": True,
+        "schema": {
+            "type": "object",
+            "properties": {
+                "items": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "properties": {
+                            "text": {"type": "string"},
+                            "sources": {"type": "array", "items": {"type": "integer"}},
+                        },
+                        "required": ["text", "sources"],
+                        "additionalProperties": False,
+                    },
+                }
+            },
+            "required": ["items"],
+            "additionalProperties": False,
+        },
+    },
+}
+
+FORMAT_ERROR_RE = re.compile(r"response_format|json_schema", re.IGNORECASE)
+_SECRET_RE = re.compile(r"\b(?:sk|rk|pk)-[A-Za-z0-9_\-]{6,}|Bearer\s+\S+", re.IGNORECASE)
+
+
+class ModelError(WirebriefError, RetryAfterHint):
+    """A model call failed; the message is safe to log (no key, no URL)."""
+
+    def __init__(
+        self,
+        reason: str,
+        *,
+        transient: bool,
+        status: int | None = None,
+        retry_after: float | None = None,
+        about_format: bool = False,
+    ) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.transient = transient
+        self.status = status
+        self.retry_after = retry_after
+        self.about_format = about_format  # the server's message names the answer format
+        self.attempts = 1
+
+    @property
+    def rejects_structured_output(self) -> bool:
+        """A 400/422, or any error that names the format: llama-cpp-python's server answers
+        an unknown response_format with HTTP 500."""
+        return self.status in (400, 422) or (self.status is not None and self.about_format)
+
+
+class UnreadableAnswer(WirebriefError):
+    """The model answered, but not in a form that could be read into items."""
+
+
+def is_transient(exc: BaseException) -> bool:
+    return isinstance(exc, ModelError) and exc.transient
+
+
+class AnswerStore(Protocol):
+    """What the summariser needs from the store: the answer cache and the usage counter."""
+
+    async def cached_answer(self, key: str) -> CachedAnswer | None: ...
+
+    async def store_answer(
+        self, key: str, model: str, answer: str, tokens_in: int, tokens_out: int
+    ) -> None: ...
+
+    async def record_llm_usage(self, day: date, tokens_in: int, tokens_out: int) -> None: ...
+
+    async def llm_tokens_on(self, day: date) -> LLMUsage: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ModelConfig:
+    """Where the model is and how much it may read; the key never shows in a repr."""
+
+    model: str
+    base_url: str | None
+    api_key: str = field(repr=False)
+    timeout: float
+    max_input_tokens: int
+    language: str
+    daily_token_limit: int = 0
+    """Tokens (in + out) all digests may spend per UTC day; 0 means no limit."""
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ModelConfig:
+        key = settings.openai_api_key
+        return cls(
+            model=settings.llm_model,
+            base_url=settings.openai_base_url,
+            api_key=key.get_secret_value() if key is not None else PLACEHOLDER_API_KEY,
+            timeout=settings.llm_timeout_seconds,
+            max_input_tokens=settings.llm_max_input_tokens,
+            language=settings.digest_language,
+            daily_token_limit=settings.llm_daily_token_limit,
+        )
+
+
+def retry_after_seconds(headers: Mapping[str, str], now: datetime | None = None) -> float | None:
+    """The pause a server asked for: `retry-after-ms`, or `retry-after` in seconds or a date."""
+    millis = headers.get("retry-after-ms")
+    if millis is not None:
+        try:
+            return max(0.0, float(millis) / 1000)
+        except ValueError:
+            pass
+    value = headers.get("retry-after")
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+
+
+@dataclass(slots=True)
+class Completion:
+    text: str
+    tokens_in: int
+    tokens_out: int
+
+
+@dataclass(slots=True)
+class Answer:
+    """One part's answer: fresh from the model or from the cache (which spends nothing)."""
+
+    text: str
+    key: str
+    cached: bool
+    tokens_in: int = 0
+    tokens_out: int = 0
+
+
+@dataclass(slots=True)
+class _Run:
+    """The state of one digest: its client, prompt context and what it has spent."""
+
+    client: openai.AsyncOpenAI
+    context: PromptContext
+    structured: bool = True
+    tokens_in: int = 0
+    tokens_out: int = 0
+    calls: int = 0
+    cached_parts: int = 0
+
+
+def _utc_today() -> date:
+    return datetime.now(UTC).date()
+
+
+class LLMSummarizer:
+    """The Summarizer that asks a model, then verifies every item against the sources."""
+
+    def __init__(
+        self,
+        config: ModelConfig,
+        store: AnswerStore | None = None,
+        policy: RetryPolicy = DEFAULT_POLICY,
+        templates: Templates | None = None,
+        today: Callable[[], date] = _utc_today,
+    ) -> None:
+        self.config = config
+        self.store = store
+        self.policy = policy
+        self.templates = templates
+        self.today = today
+        self.name = f"llm:{config.model}"
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: Settings,
+        store: AnswerStore | None = None,
+        policy: RetryPolicy = DEFAULT_POLICY,
+    ) -> LLMSummarizer:
+        return cls(ModelConfig.from_settings(settings), store, policy)
+
+    # ----- the digest ---------------------------------------------------------------
+
+    async def summarise(
+        self, stories: Sequence[Story], topic: Topic, window: Window
+    ) -> SummaryResult:
+        if not stories:
+            return SummaryResult(items=[], summarizer=self.name)
+        if await self._budget_spent():
+            note = (
+                f"Today's model budget ({self.config.daily_token_limit} tokens, "
+                "LLM_DAILY_TOKEN_LIMIT) is spent; this digest is extractive."
+            )
+            log.warning("%s", note)
+            result = await ExtractiveSummarizer().summarise(stories, topic, window)
+            result.notes = [note, *result.notes]
+            return result
+        plan = await asyncio.to_thread(
+            plan_prompt,
+            stories,
+            topic,
+            window,
+            self.config.language,
+            self.config.max_input_tokens,
+            self.templates,
+        )
+        sources = {source.number: source.story for source in plan.sources}
+        merged = Verification()
+        async with self._client() as client:
+            run = _Run(client, plan.context)
+            try:
+                for part in plan.parts:
+                    merged.extend(await self._summarise_part(run, part, sources))
+            except ModelError as exc:
+                return await self._fallback(stories, topic, window, self._failure(exc), run)
+            except UnreadableAnswer:
+                note = f"The answer of the model ({self.config.model}) could not be read"
+                return await self._fallback(stories, topic, window, note, run)
+        if not merged.items:
+            note = (
+                f"Nothing the model ({self.config.model}) wrote cited a known source "
+                f"({_count(merged.dropped_items, 'item')} dropped)"
+            )
+            return await self._fallback(stories, topic, window, note, run)
+        merged = merged.in_rank_order()
+        log.info(
+            "%s digest: %d part(s), %d cached, %d call(s), %d items, dropped %d items and "
+            "%d citations, tokens %d in / %d out",
+            self.name,
+            len(plan.parts),
+            run.cached_parts,
+            run.calls,
+            len(merged.items),
+            merged.dropped_items,
+            merged.dropped_citations,
+            run.tokens_in,
+            run.tokens_out,
+        )
+        notes = []
+        if merged.dropped_items or merged.dropped_citations:
+            notes.append(
+                f"Verification removed {_count(merged.dropped_items, 'item')} and "
+                f"{_count(merged.dropped_citations, 'citation')} that matched no source."
+            )
+        return SummaryResult(
+            items=merged.items,
+            summarizer=self.name,
+            notes=notes,
+            dropped_items=merged.dropped_items,
+            dropped_citations=merged.dropped_citations,
+            tokens_in=run.tokens_in,
+            tokens_out=run.tokens_out,
+        )
+
+    async def _budget_spent(self) -> bool:
+        """One chat cannot drain the day's budget for all: past it, digests are extractive."""
+        if self.config.daily_token_limit <= 0 or self.store is None:
+            return False
+        usage = await self.store.llm_tokens_on(self.today())
+        return usage.tokens >= self.config.daily_token_limit
+
+    async def _summarise_part(
+        self, run: _Run, part: Sequence[PromptSource], sources: Mapping[int, Story]
+    ) -> Verification:
+        answer = await self._answer(run, part)
+        candidates = parse_answer(answer.text)
+        if candidates is None:
+            log.warning(
+                "%s answer could not be read (%d chars, starts %r)",
+                self.name,
+                len(answer.text),
+                answer.text[:60],
+            )
+            raise UnreadableAnswer("unreadable answer")
+        checked = verify_items(candidates, sources)
+        if checked.items and not answer.cached and self.store is not None:
+            await self.store.store_answer(
+                answer.key, self.config.model, answer.text, answer.tokens_in, answer.tokens_out
+            )
+        return checked
+
+    async def _fallback(
+        self, stories: Sequence[Story], topic: Topic, window: Window, why: str, run: _Run
+    ) -> SummaryResult:
+        log.warning("%s; falling back to the extractive digest", why)
+        result = await ExtractiveSummarizer().summarise(stories, topic, window)
+        result.notes = [f"{why}; this digest is extractive.", *result.notes]
+        result.tokens_in, result.tokens_out = run.tokens_in, run.tokens_out
+        return result
+
+    def _failure(self, exc: ModelError) -> str:
+        model = self.config.model
+        if exc.transient:
+            tries = _count(exc.attempts, "attempt")
+            return f"The model ({model}) could not be reached after {tries} ({exc.reason})"
+        return f"The model ({model}) refused the request ({exc.reason})"
+
+    # ----- calls --------------------------------------------------------------------
+
+    def _client(self) -> openai.AsyncOpenAI:
+        return openai.AsyncOpenAI(
+            base_url=self.config.base_url,
+            api_key=self.config.api_key,
+            timeout=self.config.timeout,
+            max_retries=0,
+        )
+
+    async def _answer(self, run: _Run, part: Sequence[PromptSource]) -> Answer:
+        key = cache_key(self.config.model, run.context, part)
+        if self.store is not None:
+            hit = await self.store.cached_answer(key)
+            if hit is not None:
+                run.cached_parts += 1
+                return Answer(hit.answer, key, cached=True)
+        completion = await self._call(run, part)
+        run.tokens_in += completion.tokens_in
+        run.tokens_out += completion.tokens_out
+        run.calls += 1
+        if self.store is not None:
+            await self.store.record_llm_usage(
+                self.today(), completion.tokens_in, completion.tokens_out
+            )
+        return Answer(completion.text, key, False, completion.tokens_in, completion.tokens_out)
+
+    async def _call(self, run: _Run, part: Sequence[PromptSource]) -> Completion:
+        """One answer, retried on transient failures, in at most max_total + timeout."""
+        attempts = 0
+        deadline = self.policy.max_total + self.config.timeout
+        try:
+            async with asyncio.timeout(deadline):
+                async for attempt in retrying(self.policy, is_transient, f"{self.name} call"):
+                    with attempt:
+                        attempts = attempt.retry_state.attempt_number
+                        return await self._create(run, part)
+        except TimeoutError:
+            error = ModelError(f"no answer within {deadline:.0f}s", transient=True)
+            error.attempts = max(1, attempts)
+            raise error from None
+        except ModelError as exc:
+            exc.attempts = max(1, attempts)
+            raise
+        raise AssertionError("the retry loop ended without an outcome")
+
+    async def _create(self, run: _Run, part: Sequence[PromptSource]) -> Completion:
+        """Structured output first; a server that rejects the schema gets plain text, once
+        per digest (the next parts go straight to plain text)."""
+        if run.structured:
+            try:
+                return await self._request(run, part, structured=True)
+            except ModelError as exc:
+                if not exc.rejects_structured_output:
+                    raise
+                log.warning(
+                    "%s: the server refused structured output (%s); asking for plain text",
+                    self.name,
+                    exc.reason,
+                )
+                run.structured = False
+        return await self._request(run, part, structured=False)
+
+    async def _request(
+        self, run: _Run, part: Sequence[PromptSource], structured: bool
+    ) -> Completion:
+        system = run.context.system()
+        user = run.context.user(part, structured)
+        messages: list[ChatCompletionMessageParam] = [
+            {"role": "system", "content": system},
+            {"role": "user", "content": user},
+        ]
+        try:
+            response = await run.client.chat.completions.create(
+                model=self.config.model,
+                messages=messages,
+                response_format=ANSWER_FORMAT if structured else openai.omit,
+            )
+            choice = response.choices[0] if response.choices else None
+            text = (choice.message.content if choice is not None else None) or ""
+            usage = response.usage
+        except openai.APIError as exc:
+            raise self._wrap(exc) from None
+        except (TypeError, ValueError, KeyError, AttributeError) as exc:
+            # A body the client could not make sense of: a bad answer, not a crash.
+            raise ModelError(
+                f"unexpected response ({type(exc).__name__})", transient=False
+            ) from None
+        if choice is not None and choice.finish_reason == "length":
+            log.warning("%s answer was cut at the output limit", self.name)
+        if usage is not None:
+            return Completion(text, usage.prompt_tokens, usage.completion_tokens)
+        return Completion(text, count_tokens(system) + count_tokens(user), count_tokens(text))
+
+    def _wrap(self, exc: openai.APIError) -> ModelError:
+        """The client's error as a ModelError whose message carries no secret."""
+        if isinstance(exc, openai.APITimeoutError):
+            return ModelError(f"no answer within {self.config.timeout:g}s", transient=True)
+        if isinstance(exc, openai.APIConnectionError):
+            return ModelError("the connection failed", transient=True)
+        if isinstance(exc, openai.RateLimitError):
+            return ModelError(
+                "HTTP 429, rate limited",
+                transient=True,
+                status=429,
+                retry_after=retry_after_seconds(exc.response.headers),
+            )
+        if isinstance(exc, openai.APIStatusError):
+            status = exc.status_code
+            message = _error_message(exc)
+            detail = self._redact(message)
+            return ModelError(
+                f"HTTP {status}: {detail}" if detail else f"HTTP {status}",
+                transient=status >= 500,
+                status=status,
+                about_format=bool(FORMAT_ERROR_RE.search(message)),
+            )
+        return ModelError(f"unexpected response ({type(exc).__name__})", transient=False)
+
+    def _redact(self, text: str) -> str:
+        key = self.config.api_key
+        if key and key != PLACEHOLDER_API_KEY:
+            text = text.replace(key, "[key]")
+        text = _SECRET_RE.sub("[key]", text)
+        text = " ".join(text.split())
+        return text if len(text) <= MAX_ERROR_DETAIL else text[: MAX_ERROR_DETAIL - 1] + "…"
+
+
+def _error_message(exc: openai.APIStatusError) -> str:
+    body = exc.body
+    if isinstance(body, dict):
+        inner = body.get("error", body)
+        if isinstance(inner, dict) and isinstance(inner.get("message"), str):
+            return str(inner["message"])
+        if isinstance(body.get("message"), str):
+            return str(body["message"])
+    return ""
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def make_summarizer(
+    settings: Settings, store: AnswerStore | None = None, policy: RetryPolicy = DEFAULT_POLICY
+) -> Summarizer:
+    """The model when one is configured (a key or a base URL), else the extractive one."""
+    if settings.llm_enabled:
+        return LLMSummarizer.from_settings(settings, store, policy)
+    return ExtractiveSummarizer()
+
+
+__all__ = [
+    "ANSWER_FORMAT",
+    "AnswerStore",
+    "LLMSummarizer",
+    "ModelConfig",
+    "ModelError",
+    "make_summarizer",
+    "retry_after_seconds",
+]

@@ -1,0 +1,116 @@
+"""Daily digests fire at their time (the clock is driven, not slept through), survive a
+restart, and leave out what the chat has already received."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from pathlib import Path
+
+from bot.models import ChannelRef, IncomingPost
+from bot.store import Store
+from tests.chat.conftest import GROUP, NOW, Clock, running_bot, settings_for
+from tests.fakes.botapi import FakeBotAPI
+
+TICKS = 0.6  # several ticks of the 0.1 s test scheduler
+
+
+async def digests_to(api: FakeBotAPI, chat_id: int = GROUP) -> list[str]:
+    return [t for t in api.texts_to(chat_id) if t.startswith("Belarus: ")]
+
+
+async def test_a_subscription_fires_at_its_time_and_survives_a_restart(
+    api: FakeBotAPI, demo_store: Store, tmp_path: Path
+) -> None:
+    settings = settings_for(api, tmp_path)
+    clock = Clock(NOW.replace(hour=6, minute=30))
+    async with running_bot(api, demo_store, settings, clock) as bot:
+        bot.say("/subscribe belarus 08:00")
+        texts = await bot.replies(1)
+        assert texts[-1] == "Subscribed: Belarus every day at 08:00 (UTC)."
+        clock.now = NOW.replace(hour=7, minute=59)
+        await asyncio.sleep(TICKS)
+        assert await digests_to(api) == []
+        clock.now = NOW.replace(hour=8, minute=0, second=5)
+        await api.wait_for("sendMessage", 2, timeout=10)
+        daily = await digests_to(api)
+        assert len(daily) == 1 and "5 channels (5 posts)" in daily[0]
+    # A new process at 08:05 does not send it again…
+    clock.now = NOW.replace(hour=8, minute=5)
+    async with running_bot(api, demo_store, settings, clock):
+        await asyncio.sleep(TICKS)
+        assert len(await digests_to(api)) == 1
+        # …and sends the next one the next morning, covering the day since.
+        await demo_store.upsert_posts([
+            IncomingPost(ChannelRef(username="demo_en_desk"), 1400, NOW + timedelta(hours=20),
+                         "Lukashenko visits the Brest border post and praises the border guards."),
+        ])  # fmt: skip
+        clock.now = NOW + timedelta(days=1, seconds=1)
+        await api.wait_for("sendMessage", 3, timeout=10)
+        daily = await digests_to(api)
+        assert len(daily) == 2
+        assert daily[1].startswith("Belarus: 11 Mar 2026 08:00 – 12 Mar 2026 08:00 (UTC)")
+        assert "Lukashenko visits the Brest border post" in daily[1]
+        assert "300" not in daily[1]  # yesterday's stories are not repeated
+
+
+async def test_the_daily_digest_leaves_out_stories_already_received(
+    api: FakeBotAPI, demo_store: Store, tmp_path: Path
+) -> None:
+    clock = Clock(NOW.replace(hour=7, minute=30))
+    async with running_bot(api, demo_store, settings_for(api, tmp_path), clock) as bot:
+        bot.say("/subscribe belarus 08:00")
+        bot.say("/belarus")  # the chat reads the digest at 07:30
+        await bot.replies(2)
+        first = (await digests_to(api))[0]
+        assert "МИД Беларуси вызвал" in first
+        # A new report on the troops story comes in before the daily digest.
+        await demo_store.upsert_posts([
+            IncomingPost(ChannelRef(username="demo_moscow_feed"), 77460, NOW.replace(hour=7, minute=50),
+                         "Госпогранслужба Украины: Беларусь перебросила к границе с Волынью около "
+                         "300 военных и 40 единиц техники в район Бреста."),
+        ])  # fmt: skip
+        clock.now = NOW
+        await api.wait_for("sendMessage", 3, timeout=10)
+        daily = (await digests_to(api))[1]
+    assert "300" in daily and "6 channels" in daily  # the story with a new report stays
+    assert "МИД Беларуси вызвал" not in daily  # already received, nothing new: left out
+
+
+async def test_configured_chats_get_the_configured_digest(
+    api: FakeBotAPI, demo_store: Store, tmp_path: Path
+) -> None:
+    other = -1005555555555
+    settings = settings_for(
+        api, tmp_path, allowed_chat_ids=[GROUP, other], digest_chat_ids=[other],
+        digest_time="07:45", timezone="Europe/Kyiv",
+    )  # fmt: skip
+    clock = Clock(NOW.replace(hour=5, minute=40))  # 07:40 in Kyiv
+    async with running_bot(api, demo_store, settings, clock) as bot:
+        subs = await bot.store.subscriptions(other)
+        assert [(s.topic, s.time_of_day, s.origin) for s in subs] == [
+            ("belarus", "07:45", "config")
+        ]
+        await asyncio.sleep(TICKS)
+        assert api.texts_to(other) == []
+        clock.now = NOW.replace(hour=5, minute=45)
+        await api.wait_for("sendMessage", 1, timeout=10)
+    assert api.texts_to(other)[0].startswith("Belarus: ")
+    assert "(Europe/Kyiv)" in api.texts_to(other)[0]
+
+
+async def test_subscribing_after_todays_time_starts_tomorrow(
+    api: FakeBotAPI, demo_store: Store, tmp_path: Path
+) -> None:
+    clock = Clock(NOW.replace(hour=9))
+    async with running_bot(api, demo_store, settings_for(api, tmp_path), clock) as bot:
+        bot.say("/subscribe belarus 08:00")
+        await bot.replies(1)
+        await asyncio.sleep(TICKS)
+        assert await digests_to(api) == []
+        bot.say("/subscriptions")
+        texts = await bot.replies(2)
+        assert texts[-1] == "Daily digests here\nBelarus at 08:00 (last sent: not yet)"
+        bot.say("/unsubscribe belarus")
+        texts = await bot.replies(3)
+        assert texts[-1] == "No more daily Belarus digests here."

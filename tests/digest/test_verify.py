@@ -1,0 +1,206 @@
+"""Verification of model answers: pure functions, tested alone and with arbitrary input."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime, timedelta
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bot.digest.verify import (
+    Candidate,
+    clean_item_text,
+    figures,
+    known_figures,
+    parse_answer,
+    strip_links,
+    verify_items,
+)
+from bot.models import Channel, Post, Story
+
+T0 = datetime(2024, 12, 3, 10, 0, tzinfo=UTC)
+RIA = Channel(1, 1101170442, None, "РИА Новости")
+WIRE = Channel(2, None, "kyiv_wire", "Kyiv Wire")
+DESK = Channel(3, None, "en_desk", None)
+
+
+def post(pid: int, channel: Channel, text: str, minutes: int = 0, edited: bool = False) -> Post:
+    return Post(pid, channel, 100 + pid, T0 + timedelta(minutes=minutes), text, edited=edited)
+
+
+STORIES = {
+    1: Story(
+        [
+            post(1, RIA, "Belarus moved about 1 500 troops and 40 vehicles to the border."),
+            post(2, WIRE, "Belarus moved 1,500 troops towards Volyn, border guards say.", 20),
+            post(3, RIA, "Update: the column reached Brest.", 45, edited=True),
+        ]
+    ),
+    2: Story([post(4, DESK, "Poland suspends freight at Kukuryki from Wednesday.", 90)]),
+}
+STORED_URLS = {p.url for story in STORIES.values() for p in story.posts}
+
+
+# ----- parsing ----------------------------------------------------------------------
+
+
+def test_structured_json_is_read_item_by_item() -> None:
+    answer = json.dumps(
+        {
+            "items": [
+                {"text": "Troops moved.", "sources": [1]},
+                {"text": "Freight", "sources": [2, 1]},
+            ]
+        }
+    )
+    assert parse_answer(answer) == [Candidate("Troops moved.", (1,)), Candidate("Freight", (2, 1))]
+
+
+def test_json_in_a_fence_after_a_preamble_is_found() -> None:
+    answer = 'Here is the digest:\n```json\n{"items": [{"text": "Troops moved [1]", "sources": []}]}\n```'
+    assert parse_answer(answer) == [Candidate("Troops moved ", (1,))]
+
+
+def test_complete_items_are_salvaged_from_a_cut_off_answer() -> None:
+    answer = '{"items": [{"text": "Troops moved.", "sources": [1]}, {"text": "Freight st'
+    assert parse_answer(answer) == [Candidate("Troops moved.", (1,))]
+
+
+def test_odd_source_values_count_as_unreadable() -> None:
+    answer = json.dumps({"items": [{"text": "x", "sources": ["2", True, None, 3.0, "n/a"]}]})
+    assert parse_answer(answer) == [Candidate("x", (2, 3), unreadable_sources=3)]
+
+
+def test_plain_lines_with_markers_are_items_and_prose_around_them_is_not() -> None:
+    answer = (
+        "Digest for Belarus:\n\n"
+        "- **Belarus** moved troops to the border. [1][2]\n"
+        "2. Poland suspends freight [source 2]\n"
+        "* A bullet with no source\n"
+        "Hope this helps!"
+    )
+    assert parse_answer(answer) == [
+        Candidate("Belarus moved troops to the border. ", (1, 2)),
+        Candidate("Poland suspends freight ", (2,)),
+        Candidate("A bullet with no source", ()),
+    ]
+
+
+def test_answers_with_nothing_to_read_are_none() -> None:
+    for answer in ["", "   ", "I cannot help with that.", '{"summary": "x"}', "[[[", "{" * 5000]:
+        assert parse_answer(answer) is None, answer
+    assert parse_answer('{"items": []}') == []
+
+
+# ----- links, handles, figures ------------------------------------------------------
+
+
+def test_links_and_handles_the_model_wrote_are_removed() -> None:
+    text = (
+        "See https://evil.example/a?b=1, www.evil.example, t.me/evil/5, tg://resolve?domain=x, "
+        "evil.example/path, mail admin@evil.example, [click](https://evil.example) and "
+        "@evil_channel <a href='https://evil.example'>here</a>."
+    )
+    cleaned = clean_item_text(text)
+    assert "evil" not in cleaned and "@" not in cleaned and "http" not in cleaned
+    assert cleaned.startswith("See") and "click" in cleaned and "here" in cleaned
+
+
+def test_ordinary_text_survives_link_stripping() -> None:
+    text = "U.S. and E.U. officials, e.g. in Minsk, said 1.5 million people voted."
+    assert strip_links(text) == text
+
+
+def test_figures_are_compared_normalised() -> None:
+    assert figures("1,500 and 1 500 and 1500 and 1\u00a0500") == {"1500"}
+    assert figures("40 vehicles, 2024, 007") == {"40", "2024", "7"}
+    assert figures("no numbers") == set()
+    assert {"1500", "40", "3", "2", "2024", "12"} <= known_figures([STORIES[1]])
+
+
+# ----- verification -----------------------------------------------------------------
+
+
+def test_items_keep_known_sources_and_cite_every_post_of_those_stories() -> None:
+    result = verify_items(
+        [
+            Candidate("Poland suspends freight.", (2, 9)),
+            Candidate("Belarus moved 1500 troops, per @evil https://evil.example", (1,)),
+            Candidate("Invented.", (7,)),
+            Candidate("https://evil.example", (1,)),
+        ],
+        STORIES,
+    ).in_rank_order()
+    assert [item.text for item in result.items] == [
+        "Belarus moved 1500 troops, per",
+        "Poland suspends freight.",
+    ]
+    assert (result.dropped_items, result.dropped_citations) == (2, 2)
+    troops = result.items[0]
+    assert [c.url for c in troops.citations] == [p.url for p in STORIES[1].posts]
+    assert troops.channel_count == 2 and troops.post_count == 3
+    assert troops.first_date == T0 and troops.last_date == T0 + timedelta(minutes=45)
+    assert troops.edited and troops.verified
+
+
+def test_a_figure_in_no_cited_post_marks_the_item_unverified() -> None:
+    result = verify_items(
+        [
+            Candidate("Belarus moved 2,000 troops.", (1,)),
+            Candidate("Poland suspends freight, says 1 channel.", (2,)),
+            Candidate("Belarus moved 1,500 troops; Poland suspends freight.", (1, 2)),
+        ],
+        STORIES,
+    )
+    assert [item.verified for item in result.items] == [False, True, True]
+    assert result.items[2].post_count == 4  # both stories' posts
+
+
+def test_an_item_citing_two_stories_counts_each_post_once() -> None:
+    [item] = verify_items([Candidate("x", (1, 1, 2, 2))], STORIES).items
+    assert item.post_count == 4 and len({c.url for c in item.citations}) == 4
+
+
+# ----- arbitrary input --------------------------------------------------------------
+
+answer_text = st.one_of(
+    st.text(),
+    st.text(alphabet='[]{}":,0123456789- \nsourceitmx.@/ht'),
+    st.lists(
+        st.fixed_dictionaries(
+            {
+                "text": st.text(),
+                "sources": st.lists(
+                    st.one_of(st.integers(), st.text(), st.none(), st.floats(), st.booleans())
+                ),
+            }
+        )
+    ).map(lambda items: json.dumps({"items": items})),
+    st.lists(st.tuples(st.text(alphabet="abc @./:", max_size=20), st.integers(-5, 12))).map(
+        lambda rows: "\n".join(f"- {text} [{n}]" for text, n in rows)
+    ),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(answer_text)
+def test_any_answer_parses_without_raising_and_cites_only_given_sources(answer: str) -> None:
+    candidates = parse_answer(answer)
+    assert candidates is None or isinstance(candidates, list)
+    result = verify_items(candidates or [], STORIES)
+    assert len(result.items) + result.dropped_items == len(candidates or [])
+    for item in result.items:
+        assert item.citations
+        assert {c.url for c in item.citations} <= STORED_URLS
+        assert "://" not in item.text
+        assert re.search(r"(?<!\w)@\w", item.text) is None  # a handle Telegram would link
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text())
+def test_cleaned_item_text_has_no_link_or_handle(text: str) -> None:
+    cleaned = clean_item_text(text)
+    assert "://" not in cleaned
+    assert "t.me/" not in cleaned.lower()

@@ -20,7 +20,6 @@ from hypothesis import strategies as st
 from bot.ingest.webpreview import PreviewPage, parse_preview_page, parse_views
 from bot.models import IncomingPost
 
-TME_DIR = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "tme"
 PAGES_DIR = Path(__file__).resolve().parent / "pages"
 PLACEHOLDER = "Please open Telegram"
 
@@ -29,13 +28,6 @@ CLASH_IDS = [
     93441, 93442, 93443, 93444, 93445, 93446, 93447, 93448,
 ]  # fmt: skip
 TOPWAR_IDS = [70989, 70990, 70992, 70995, 70996, 70997, 70998, 70999, 71000, 71006, 71007, 71008]
-
-
-@pytest.fixture(scope="module")
-def tme_dir() -> Path:
-    if not TME_DIR.is_dir():
-        pytest.skip(f"shared t.me captures not found at {TME_DIR} (they live outside the repo)")
-    return TME_DIR
 
 
 @pytest.fixture(scope="module")

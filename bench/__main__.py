@@ -115,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
     ctx = Context(out=args.out, sizes=args.sizes, quick=args.quick, repeat=args.repeat)
     started = time.perf_counter()
     results: dict[str, Any] = {
-        "command": "python -m bench " + " ".join(sys.argv[1:] if argv is None else argv),
+        "command": " ".join(["python -m bench", *(sys.argv[1:] if argv is None else argv)]),
         "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": machine(),
         "sizes": args.sizes,

@@ -1,7 +1,7 @@
 """Case 6: peak RSS of `wirebrief run` idle over the largest store, and of a 7 d digest.
 
 `run` is a subprocess talking to the tests' fake Bot API (served from this process) with
-no sources; once it has called getUpdates a few times and sat idle, VmHWM is read from
+no sources; once it has made its first getUpdates call and sat idle, VmHWM is read from
 /proc. The digest is `wirebrief digest belarus --since … --until …` (a 7-day window in the
 middle of the store, as ISO times, because the data's dates are fixed, not relative to
 now); it reports its own VmHWM as it exits.

@@ -36,7 +36,7 @@ def test_demo_prints_a_cited_belarus_digest_without_network(tmp_path: Path) -> N
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert out.startswith("Belarus: ")
-    assert "1. " in out and "5 channels" in out
+    assert "1. " in out and "6 channels" in out
     assert "https://t.me/demo_" in out
     assert "Sources: " in out
     assert not (tmp_path / "data").exists()  # the demo uses a temporary database

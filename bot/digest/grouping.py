@@ -51,6 +51,9 @@ class GroupingParams:
     share names and numbers but few other stems, are one story…"""
     anchor_min_shared: int = 3
     """…when they share at least this many anchors."""
+    anchor_containment: float = 0.75
+    """Share of the smaller anchor set found in the other, enough when the shared anchors
+    include a number (a date, a count): "Lukashenko … 14 March" in three languages."""
 
 
 DEFAULT_PARAMS = GroupingParams()
@@ -138,7 +141,12 @@ def _same_anchors(
         return False
     shared_weight = sum(weights[s] for s in shared)
     union_weight = sum(weights[s] for s in a.anchors | b.anchors)
-    return shared_weight / union_weight >= params.anchor_jaccard
+    if shared_weight / union_weight >= params.anchor_jaccard:
+        return True
+    if not any(s.isdigit() for s in shared):
+        return False
+    smaller = min(sum(weights[s] for s in a.anchors), sum(weights[s] for s in b.anchors))
+    return shared_weight / smaller >= params.anchor_containment
 
 
 def _similar(

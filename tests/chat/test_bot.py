@@ -50,7 +50,7 @@ async def test_belarus_3d_in_an_allowed_group_gets_a_cited_digest(bot: Bot) -> N
     texts = await bot.replies(1)
     html_sent = bot.sent_html()
     assert texts[0].startswith("Belarus: 08 Mar 2026 08:00 – 11 Mar 2026 08:00 (UTC)")
-    assert "5 channels (5 posts)" in texts[0]
+    assert "6 channels (6 posts)" in texts[0]
     links = [url for text in html_sent for url in HREF_RE.findall(text)]
     assert links and set(links) <= stored_urls(bot.store.path)
     assert "https://t.me/demo_border_ua/4101" in links
@@ -143,7 +143,7 @@ async def test_an_empty_window_says_what_was_last_seen(bot: Bot) -> None:
     bot.say("/belarus 12h")
     texts = await bot.replies(1)
     assert (
-        "Nothing reported on this topic in this window. The latest earlier post is from 11 Mar 2026 07:45 (Kyiv Wire UA (demo))"
+        "Nothing reported on this topic in this window. The latest earlier post is from 11 Mar 2026 07:00 (Kyiv Wire UA (demo))"
         in texts[0]
     )
 
@@ -238,7 +238,7 @@ async def test_status_and_sources(bot: Bot) -> None:
     await bot.store.add_source("noel_reports")
     bot.say("/status")
     texts = await bot.replies(1)
-    assert "Posts stored: 25" in texts[0] and "Summariser: extractive" in texts[0]
+    assert "Posts stored: 34" in texts[0] and "Summariser: extractive" in texts[0]
     assert "Sources healthy: 0 of 1" in texts[0]
     bot.say("/sources")
     texts = await bot.replies(2)
@@ -304,3 +304,16 @@ async def test_corrections_open_the_next_digest(bot: Bot) -> None:
 
 def _any(*_: Any) -> None:
     return None
+
+
+async def test_a_cited_post_found_deleted_is_corrected_once(bot: Bot) -> None:
+    bot.say("/belarus")
+    await bot.replies(1)
+    channel = await bot.store.find_channel("demo_moscow_feed")
+    assert channel is not None
+    assert await bot.store.mark_deleted(channel.id, [77440]) == 1
+    bot.say("/belarus")
+    texts = await bot.replies(2)
+    assert texts[-1].startswith("Corrections to earlier digests\n• Московская лента (demo)")
+    assert "has been deleted by its channel." in texts[-1].split("\n\n")[0]
+    assert "логистический центр" not in texts[-1]  # the deleted post is not cited again

@@ -34,7 +34,7 @@ async def test_a_subscription_fires_at_its_time_and_survives_a_restart(
         clock.now = NOW.replace(hour=8, minute=0, second=5)
         await api.wait_for("sendMessage", 2, timeout=10)
         daily = await digests_to(api)
-        assert len(daily) == 1 and "5 channels (5 posts)" in daily[0]
+        assert len(daily) == 1 and "6 channels (6 posts)" in daily[0]
     # A new process at 08:05 does not send it again…
     clock.now = NOW.replace(hour=8, minute=5)
     async with running_bot(api, demo_store, settings, clock):
@@ -73,7 +73,7 @@ async def test_the_daily_digest_leaves_out_stories_already_received(
         clock.now = NOW
         await api.wait_for("sendMessage", 3, timeout=10)
         daily = (await digests_to(api))[1]
-    assert "300" in daily and "6 channels" in daily  # the story with a new report stays
+    assert "300" in daily and "7 channels" in daily  # the story with a new report stays
     assert "МИД Беларуси вызвал" not in daily  # already received, nothing new: left out
 
 

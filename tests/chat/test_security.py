@@ -108,4 +108,4 @@ async def test_200_commands_from_50_chats_while_the_poller_writes(
     texts = [str(r.params["text"]) for r in api.calls("sendMessage")]
     assert not any("locked" in t or "did not work" in t for t in texts)
     assert sum("One digest at a time" in t for t in texts) == 50  # the cooldown, per chat
-    assert await demo_store.count_posts() == 25 + 500
+    assert await demo_store.count_posts() == 34 + 500

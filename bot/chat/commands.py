@@ -284,22 +284,31 @@ async def tokens_today(svc: BotServices) -> str:
 # ----- admin: sources -----------------------------------------------------------------
 
 
-@with_user_errors
-async def addsource_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def _admin_source_argument(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, command: str
+) -> str | None:
+    """The channel username an admin command names, or None after telling the user why."""
     if not is_admin(update, context):
         await reply(update, "Only admins can change sources.")
-        return
-    svc = services(context)
+        return None
     if not context.args:
-        await reply(update, "Usage: /addsource @channel")
-        return
+        await reply(update, f"Usage: /{command} @channel")
+        return None
     try:
-        username = normalise_username(context.args[0])
+        return normalise_username(context.args[0])
     except ValueError as exc:
         await reply(update, h(str(exc)))
+        return None
+
+
+@with_user_errors
+async def addsource_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    username = await _admin_source_argument(update, context, "addsource")
+    if username is None:
         return
     user = update.effective_user
-    _, created = await svc.store.add_source(username, f"admin:{user.id if user else '?'}")
+    origin = f"admin:{user.id if user else '?'}"
+    _, created = await services(context).store.add_source(username, origin)
     await reply(
         update,
         f"Added @{h(username)}; its first posts arrive with the next poll."
@@ -310,19 +319,10 @@ async def addsource_command(update: Update, context: ContextTypes.DEFAULT_TYPE) 
 
 @with_user_errors
 async def removesource_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    if not is_admin(update, context):
-        await reply(update, "Only admins can change sources.")
+    username = await _admin_source_argument(update, context, "removesource")
+    if username is None:
         return
-    svc = services(context)
-    if not context.args:
-        await reply(update, "Usage: /removesource @channel")
-        return
-    try:
-        username = normalise_username(context.args[0])
-    except ValueError as exc:
-        await reply(update, h(str(exc)))
-        return
-    removed = await svc.store.remove_source(username)
+    removed = await services(context).store.remove_source(username)
     await reply(
         update,
         f"Removed @{h(username)}; its stored posts stay searchable."

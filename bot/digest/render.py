@@ -135,12 +135,12 @@ def render_markdown(digest: Digest, tz: tzinfo = UTC) -> str:
 
 
 def h(text: str) -> str:
-    """Escape text for Telegram's HTML (which knows &lt; &gt; &amp; &quot;)."""
-    return html.escape(text, quote=True)
+    """Escape text for Telegram's HTML: &, < and > (quotes matter only in attributes)."""
+    return html.escape(text, quote=False)
 
 
 def anchor(url: str, label: str) -> str:
-    return f'<a href="{h(url)}">{h(label)}</a>'
+    return f'<a href="{html.escape(url, quote=True)}">{h(label)}</a>'
 
 
 def html_citations(citations: Sequence[Citation]) -> str:

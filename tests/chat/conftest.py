@@ -27,7 +27,7 @@ ADMIN = 501
 MEMBER = 502
 STRANGER_CHAT = -1002222222222
 NOW = datetime(2026, 3, 11, 8, 0, tzinfo=UTC)
-HREF_RE = re.compile(r'href="([^"]+)"')
+HREF_RE = re.compile(r'<a href="([^"]+)"')
 
 
 class Clock:

@@ -16,8 +16,9 @@ from datetime import timedelta
 from urllib.parse import urlsplit
 
 from telegram import Update
-from telegram.ext import Application
+from telegram.ext import Application, ContextTypes
 
+from bot.chat.access import services
 from bot.chat.app import build_application, on_startup
 from bot.chat.services import BotServices
 from bot.config import Settings
@@ -29,6 +30,8 @@ from bot.store import open_store
 log = logging.getLogger(__name__)
 
 STOP_GRACE_SECONDS = 10.0
+CACHE_PRUNE_EVERY = timedelta(hours=24)
+CACHE_KEEP = timedelta(days=30)
 ALLOWED_UPDATES = [Update.MESSAGE, Update.CHANNEL_POST, Update.EDITED_CHANNEL_POST]
 
 
@@ -101,6 +104,10 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
                 svc.summarizer_name,
             )
             polling = asyncio.create_task(poller.run(stop), name="poller")
+            assert app.job_queue is not None
+            app.job_queue.run_repeating(
+                prune_cache, interval=CACHE_PRUNE_EVERY, first=60.0, name="prune-llm-cache"
+            )
             try:
                 await stop.wait()
             finally:
@@ -124,3 +131,15 @@ async def finish(task: asyncio.Task[None], grace: float) -> None:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+
+
+async def prune_cache(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Daily: forget cached model answers older than a month (their windows are history)."""
+    svc = services(context)
+    try:
+        removed = await svc.store.prune_llm_cache(svc.clock() - CACHE_KEEP)
+    except Exception:
+        log.exception("pruning the model answer cache failed")
+        return
+    if removed:
+        log.info("pruned %d cached model answers", removed)

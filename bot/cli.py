@@ -15,11 +15,11 @@ from pathlib import Path
 from typing import Any
 
 from bot import __version__
-from bot.config import Settings, load_settings
+from bot.config import Settings, load_settings, normalise_username
 from bot.digest.pipeline import DEFAULT_LIMIT, build_digest
 from bot.digest.render import FORMATS, render, source_lines
 from bot.digest.topics import Topic, load_topics, resolve_topic
-from bot.digest.window import resolve_window
+from bot.digest.window import parse_time, resolve_window
 from bot.errors import WirebriefError
 from bot.ingest.importer import ImportReport, import_paths
 from bot.logs import setup_logging
@@ -44,6 +44,11 @@ def build_parser() -> argparse.ArgumentParser:
     imp = sub.add_parser("import", help="import Telegram Desktop exports or JSON/JSONL posts")
     imp.add_argument("paths", nargs="+", type=Path, metavar="PATH")
     imp.add_argument("--quiet", action="store_true", help="no progress bar")
+    imp.add_argument(
+        "--username", metavar="NAME",
+        help="the @username of the channel a one-channel export is from (exports give only "
+        "its numeric id; with this, its posts join the channel's web preview posts)",
+    )  # fmt: skip
 
     digest = sub.add_parser("digest", help="print a cited digest of a topic or a query")
     what = digest.add_mutually_exclusive_group(required=True)
@@ -51,13 +56,15 @@ def build_parser() -> argparse.ArgumentParser:
     what.add_argument("--query", help="free text to digest instead of a topic")
     digest.add_argument("--since", help="ISO date/time or a span back from now (24h, 3d, 1w)")
     digest.add_argument("--until", help="ISO date/time or a span back from now; default now")
-    digest.add_argument("--limit", type=int, default=DEFAULT_LIMIT, help="items to show")
+    digest.add_argument(
+        "--limit", type=bounded(1, 100), default=DEFAULT_LIMIT, help="items to show"
+    )
     digest.add_argument("--format", choices=FORMATS, default="text")
 
     search = sub.add_parser("search", help="find stored posts, newest first")
     search.add_argument("query", nargs="+")
     search.add_argument("--since", help="ISO date/time or a span (24h, 3d, 1w)")
-    search.add_argument("--limit", type=int, default=20)
+    search.add_argument("--limit", type=bounded(1, 1000), default=20)
 
     export = sub.add_parser("export", help="write stored posts as JSON Lines to stdout")
     export.add_argument("--channel", help="a channel username or numeric id")
@@ -114,6 +121,21 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
+def bounded(low: int, high: int) -> Callable[[str], int]:
+    """An argparse type: a whole number from `low` to `high`."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text[:20]!r} is not a whole number") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be from {low} to {high}")
+        return value
+
+    return parse
+
+
 def secrets_of(settings: Settings) -> list[str]:
     """What must never be printed: the bot token and the model key."""
     found = []
@@ -144,16 +166,22 @@ async def _with_store(settings: Settings, work: Callable[[Store], Awaitable[int]
 
 async def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     async def work(store: Store) -> int:
-        report = await _import_with_progress(store, args.paths, quiet=args.quiet)
+        try:
+            username = normalise_username(args.username) if args.username else None
+        except ValueError as exc:
+            raise WirebriefError(f"--username: {exc}") from None
+        report = await _import_with_progress(store, args.paths, args.quiet, username)
         _print_report(report)
         return 0 if report.ok else 1
 
     return await _with_store(settings, work)
 
 
-async def _import_with_progress(store: Store, paths: list[Path], quiet: bool) -> ImportReport:
+async def _import_with_progress(
+    store: Store, paths: list[Path], quiet: bool, username: str | None
+) -> ImportReport:
     if quiet or not sys.stderr.isatty():
-        return await import_paths(store, paths)
+        return await import_paths(store, paths, username=username)
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     with Progress(
@@ -170,7 +198,7 @@ async def _import_with_progress(store: Store, paths: list[Path], quiet: bool) ->
                 tasks[path] = bar.add_task(path.name, total=None)
             bar.update(tasks[path], completed=seen)
 
-        return await import_paths(store, paths, progress)
+        return await import_paths(store, paths, progress, username)
 
 
 def _print_report(report: ImportReport) -> None:
@@ -207,7 +235,7 @@ async def cmd_digest(args: argparse.Namespace, settings: Settings) -> int:
 
 async def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
     match = match_all_words(" ".join(args.query))
-    since = resolve_window(_now(), args.since).since if args.since else None
+    since = parse_time(args.since, _now(), settings.tz) if args.since else None
 
     async def work(store: Store) -> int:
         posts = await store.search(match, since=since, limit=max(1, args.limit))
@@ -225,8 +253,8 @@ async def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
 
 async def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     now = _now()
-    since = resolve_window(now, args.since).since if args.since else None
-    until = resolve_window(now, None, args.until).until if args.until else None
+    since = parse_time(args.since, now, settings.tz) if args.since else None
+    until = parse_time(args.until, now, settings.tz) if args.until else None
 
     async def work(store: Store) -> int:
         channel_id = None

@@ -32,7 +32,8 @@ def normalise_username(raw: str) -> str:
     name = re.sub(r"^(https?://)?(www\.)?(t\.me|telegram\.me)/(s/)?", "", name)
     name = name.lstrip("@").strip("/")
     if not USERNAME_RE.match(name):
-        raise ValueError(f"{raw!r} is not a channel username (letters, digits, _; 4-32 long)")
+        shown = raw if len(raw) <= 40 else raw[:39] + "…"
+        raise ValueError(f"{shown!r} is not a channel username (letters, digits, _; 4-32 long)")
     return name
 
 

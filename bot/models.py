@@ -209,6 +209,10 @@ class Source:
     last_error: str | None
     consecutive_failures: int
     next_poll_at: datetime | None
+    resume_before: int | None = None
+    """Where the next poll continues paging back, when the last one stopped short."""
+    pending_cursor: int | None = None
+    """The cursor to take once that gap is closed."""
 
     @property
     def label(self) -> str:

@@ -137,3 +137,33 @@ def test_killing_an_import_leaves_a_consistent_database_and_rerun_completes(
     conn = sqlite3.connect(db)
     assert conn.execute("SELECT count(*) FROM posts").fetchone()[0] == CORPUS_POSTS
     conn.close()
+
+
+def test_odd_input_gets_one_line_not_a_traceback(tmp_path: Path) -> None:
+    db = str(tmp_path / "w.db")
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 100_000, encoding="utf-8")
+    bad_topics = tmp_path / "topics.toml"
+    bad_topics.write_bytes(b"\xff\xfe[[topic]]")
+    cases = [
+        (
+            ("--db", db, "digest", "belarus", "--since", "0001-01-01T00:00+01:00"),
+            {},
+            "too far in the past",
+        ),
+        (
+            ("--db", db, "search", "x", "--limit", "999999999999999999999"),
+            {},
+            "must be from 1 to 1000",
+        ),
+        (("--db", db, "import", str(deep)), {}, "nested too deeply"),
+        (("topics",), {"TOPICS_FILE": str(bad_topics)}, "is not UTF-8 text"),
+        (("--db", db, "import", "--username", "a b", str(deep)), {}, "--username: 'a b'"),
+        (("--db", str(tmp_path), "topics"), {}, ""),  # a folder as the database: topics needs none
+    ]
+    for args, env, expected in cases:
+        result = run(*args, env=env)
+        assert "Traceback" not in result.stderr, (args, result.stderr[-500:])
+        assert expected in result.stderr, (args, result.stderr)
+    searched = run("--db", db, "search", "Минск", "--since", "2020-01-01")
+    assert searched.returncode == 0 and "at most a year" not in searched.stderr

@@ -126,7 +126,7 @@ async def channel_post(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     if message is None:
         return
     chat = message.chat
-    known = {s.username.lower() for s in await svc.store.sources(False) if s.username}
+    known = {s.username.lower() for s in await svc.store.sources() if s.username}
     trusted = chat.id in svc.settings.allowed_chat_ids or (
         chat.username is not None and chat.username.lower() in known
     )
@@ -148,7 +148,9 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     log.error("update failed: %s", type(context.error).__name__, exc_info=context.error)
     if isinstance(update, Update) and update.effective_chat is not None:
         svc = services(context)
-        if update.effective_chat.id not in svc.settings.allowed_chat_ids:
+        chat = update.effective_chat
+        # Never into a channel (that is the team's public channel), nor a stranger's chat.
+        if chat.type == chat.CHANNEL or chat.id not in svc.settings.allowed_chat_ids:
             return
         try:
             await context.bot.send_message(

@@ -20,6 +20,7 @@ from bot.chat.arguments import clip, parse_time_of_day, split_span
 from bot.chat.messages import pack_messages
 from bot.chat.services import BotServices, Composed
 from bot.config import normalise_username
+from bot.digest.extractive import shorten
 from bot.digest.render import anchor, h, source_lines, when_text
 from bot.digest.topics import Topic, resolve_topic
 from bot.digest.window import Window
@@ -31,6 +32,7 @@ log = logging.getLogger(__name__)
 PLACEHOLDER_AFTER = 1.5  # seconds of work before the chat sees a "working on it" message
 TYPING_EVERY = 4.5  # Telegram shows "typing…" for about five seconds
 SEARCH_LIMIT = 10
+MAX_ERROR_REPLY = 300  # an error never echoes a long argument back
 
 Handler = Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]]
 
@@ -56,7 +58,7 @@ def with_user_errors(handler: Handler) -> Handler:
         try:
             await handler(update, context)
         except WirebriefError as exc:
-            await reply(update, h(str(exc)))
+            await reply(update, h(shorten(str(exc), MAX_ERROR_REPLY)))
 
     return wrapped
 
@@ -337,7 +339,7 @@ async def removesource_command(update: Update, context: ContextTypes.DEFAULT_TYP
 def _topic_arg(svc: BotServices, name: str) -> Topic:
     key = name.strip().lstrip("/").lower()
     if key not in svc.topics:
-        raise WirebriefError(f"No topic {name!r}. Topics: {', '.join(svc.topics)}")
+        raise WirebriefError(f"No topic {name[:40]!r}. Topics: {', '.join(svc.topics)}")
     return svc.topics[key]
 
 

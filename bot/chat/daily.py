@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, time, timedelta
+from time import monotonic
 
-from telegram.error import Forbidden, TelegramError
+from telegram.error import ChatMigrated, NetworkError, RetryAfter, TelegramError
 from telegram.ext import ContextTypes
 
 from bot.chat.access import services
-from bot.chat.commands import deliver
 from bot.chat.services import BotServices
 from bot.digest.window import Window
 from bot.store import Subscription
@@ -24,6 +24,10 @@ log = logging.getLogger(__name__)
 
 TICK_SECONDS = 30.0
 MAX_WINDOW = timedelta(days=7)
+LATE_POST_MARGIN = timedelta(minutes=10)
+RETRY_FIRST_SECONDS = 60.0
+RETRY_MAX_SECONDS = 3600.0
+GIVE_UP_AFTER = timedelta(hours=12)
 
 
 def due_at(sub: Subscription, now: datetime, svc: BotServices) -> datetime:
@@ -44,44 +48,93 @@ def is_due(sub: Subscription, now: datetime, svc: BotServices) -> bool:
 
 
 async def sync_configured(svc: BotServices) -> None:
-    """DIGEST_CHAT_IDS × DIGEST_TOPICS at DIGEST_TIME become subscriptions."""
+    """DIGEST_CHAT_IDS × DIGEST_TOPICS at DIGEST_TIME: added when missing, never forced
+    back on a chat that moved or turned its digest off."""
     topics = svc.settings.digest_topics or (["belarus"] if "belarus" in svc.topics else [])
     at = svc.settings.digest_time.strftime("%H:%M")
     for chat_id in svc.settings.digest_chat_ids:
         for name in topics:
             if name in svc.topics:
-                await svc.store.subscribe(chat_id, name, at, origin="config", now=svc.clock())
+                await svc.store.ensure_configured_subscription(chat_id, name, at, svc.clock())
             else:
                 log.warning("DIGEST_TOPICS names %r, which is not a topic", name)
 
 
+def may_receive(svc: BotServices, chat_id: int) -> bool:
+    """A chat taken out of ALLOWED_CHAT_IDS (and DIGEST_CHAT_IDS) gets nothing more."""
+    settings = svc.settings
+    return chat_id in settings.allowed_chat_ids or chat_id in settings.digest_chat_ids
+
+
+def retry_delay(attempts: int) -> float:
+    """After a network failure: 1, 2, 4 … minutes, at most an hour."""
+    return float(min(RETRY_MAX_SECONDS, RETRY_FIRST_SECONDS * 2 ** max(0, attempts - 1)))
+
+
 async def send_due(svc: BotServices, context: ContextTypes.DEFAULT_TYPE) -> list[int]:
-    """Send every due digest; returns the subscription ids sent."""
+    """Send every due digest; returns the subscription ids handled (sent or given up)."""
     now = svc.clock()
-    sent = []
+    handled = []
     for sub in await svc.store.subscriptions():
         if not is_due(sub, now, svc) or sub.topic not in svc.topics:
             continue
-        topic = svc.topics[sub.topic]
-        since = sub.last_sent_at or now - timedelta(hours=24)
-        window = Window(max(since, now - MAX_WINDOW), now)
-        try:
-            composed = await svc.compose(sub.chat_id, topic, window, exclude_seen=True)
-            await deliver(context, sub.chat_id, composed.messages)
-        except Forbidden:
-            log.warning(
-                "chat %s blocked the bot; its daily %s digest is skipped", sub.chat_id, topic.name
-            )
-        except TelegramError as exc:
-            log.warning(
-                "daily %s digest to %s failed: %s; retrying next tick", topic.name, sub.chat_id, exc
-            )
+        if not may_receive(svc, sub.chat_id):
             continue
-        else:
-            await svc.record(sub.chat_id, topic, "daily", composed)
-        await svc.store.mark_subscription_sent(sub.id, now)
-        sent.append(sub.id)
-    return sent
+        failure = svc.daily_failures.get(sub.id)
+        if failure is not None and monotonic() < failure[1]:
+            continue
+        if await send_one(svc, context, sub, now):
+            svc.daily_failures.pop(sub.id, None)
+            await svc.store.mark_subscription_sent(sub.id, now)
+            handled.append(sub.id)
+    return handled
+
+
+async def send_one(
+    svc: BotServices, context: ContextTypes.DEFAULT_TYPE, sub: Subscription, now: datetime
+) -> bool:
+    """One daily digest. True when it is done for today (delivered, or given up)."""
+    topic = svc.topics[sub.topic]
+    # Start a little before the last digest: a post dated 07:58 but fetched at 08:03 still
+    # belongs to someone's digest. What the chat has already received is left out anyway.
+    overlap = timedelta(seconds=svc.settings.poll_interval_seconds) + LATE_POST_MARGIN
+    since = (sub.last_sent_at - overlap) if sub.last_sent_at else now - timedelta(hours=24)
+    window = Window(max(since, now - MAX_WINDOW), now)
+    delivered = 0
+    async with svc.chat_lock(sub.chat_id):
+        composed = await svc.compose(sub.chat_id, topic, window, exclude_seen=True)
+        try:
+            for text in composed.messages:
+                await context.bot.send_message(sub.chat_id, text)
+                delivered += 1
+        except ChatMigrated as exc:
+            log.info("chat %s is now %s; its subscriptions follow", sub.chat_id, exc.new_chat_id)
+            await svc.store.move_chat(sub.chat_id, exc.new_chat_id)
+            return False
+        except TelegramError as exc:
+            if delivered == 0:
+                return give_up_or_retry(svc, sub, now, exc)
+            log.warning(
+                "daily %s to %s: %d of %d messages sent, then %s",
+                topic.name, sub.chat_id, delivered, len(composed.messages), exc,
+            )  # fmt: skip
+        await svc.record(sub.chat_id, topic, "daily", composed)
+    return True
+
+
+def give_up_or_retry(svc: BotServices, sub: Subscription, now: datetime, exc: Exception) -> bool:
+    """Network trouble is retried with backoff until the day is over; a refusal is final."""
+    if isinstance(exc, NetworkError | RetryAfter) and now < due_at(sub, now, svc) + GIVE_UP_AFTER:
+        attempts = svc.daily_failures.get(sub.id, (0, 0.0))[0] + 1
+        delay = retry_delay(attempts)
+        svc.daily_failures[sub.id] = (attempts, monotonic() + delay)
+        log.warning(
+            "daily %s to %s failed (%s); retry %d in %.0f s",
+            sub.topic, sub.chat_id, exc, attempts, delay,
+        )  # fmt: skip
+        return False
+    log.error("daily %s to %s given up for today: %s", sub.topic, sub.chat_id, exc)
+    return True
 
 
 async def daily_tick(context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -58,6 +58,8 @@ class BotServices:
     refused: dict[int, float] = field(default_factory=dict)
     started_at: datetime = field(default_factory=utc_now)
     chat_locks: dict[int, asyncio.Lock] = field(default_factory=dict)
+    daily_failures: dict[int, tuple[int, float]] = field(default_factory=dict)
+    """Subscription id -> (failed attempts, monotonic time of the next try)."""
 
     def chat_lock(self, chat_id: int) -> asyncio.Lock:
         """One digest at a time per chat: the next one must see what the last one recorded."""

@@ -75,7 +75,7 @@ ANSWER_FORMAT: ResponseFormatJSONSchema = {
 }
 
 FORMAT_ERROR_RE = re.compile(r"response_format|json_schema", re.IGNORECASE)
-_SECRET_RE = re.compile(r"\b(?:sk|rk|pk)-[A-Za-z0-9_\-]{6,}|Bearer\s+\S+", re.IGNORECASE)
+_SECRET_RE = re.compile(r"\b(?:sk|rk|pk)-[A-Za-z0-9_*.\-]{4,}|Bearer\s+\S+", re.IGNORECASE)
 
 
 class ModelError(WirebriefError, RetryAfterHint):

@@ -17,16 +17,32 @@ MARKDOWN_LINK_RE = re.compile(r"\[([^\]\n]*)\]\((?:https?://|tg://)[^)\s]*\)")
 LINK_ONLY_LINE_RE = re.compile(r"^\W*\[[^\]\n]*\]\([^)\s]*\)\W*$")
 URL_RE = re.compile(r"(?:https?://|www\.|t\.me/)\S+", re.IGNORECASE)
 MENTION_RE = re.compile(r"(?<![\w@])@[A-Za-z][A-Za-z0-9_]{3,31}\b")
+# Top-level domains Telegram turns into links when they end a word.word: every two-letter
+# (country) code, the common generic ones, Cyrillic ones, and punycode.
+_TLDS = (
+    r"[a-z]{2}|com|net|org|info|biz|name|pro|edu|gov|mil|int|app|dev|io|xyz|site|online|"
+    r"news|media|live|tech|store|shop|blog|club|top|link|click|space|press|world|today|"
+    r"рф|укр|бел|срб|қаз|мон|рус|москва|онлайн|сайт|xn--[a-z0-9-]{2,59}"
+)
+BARE_DOMAIN_RE = re.compile(
+    rf"(?<![\w@.])(?:[^\W_](?:[\w-]{{0,61}}[^\W_])?\.)+(?:{_TLDS})(?![\w-])(?:/\S*)?",
+    re.IGNORECASE,
+)
 HASHTAG_RE = re.compile(r"(?<!\w)#\w+")
 MARKDOWN_MARK_RE = re.compile(r"\*\*|__|~~|\|\||```|`")
 WORD_RE = re.compile(r"[^\W_]+", re.UNICODE)
 SENTENCE_SPLIT_RE = re.compile(r"[.!?…:;—–\-]\s+|[«»\"“”()]")
 SENTENCE_END_RE = re.compile(r"(?<=[.!?…])[\"»”)]*\s+(?=[\"«“(]?[A-ZА-ЯЁІЇЄҐЎ0-9])")
 # Lines that are channel furniture, not news: calls to subscribe, donate, send tips.
+# Only the imperatives and infinitives of "subscribe" and "join": "Путин подписал закон"
+# and "Лукашенко підписав указ" are news, "Подписаться" is furniture.
 FOOTER_RE = re.compile(
-    r"(подпис|підпис|subscribe|падпіс|присоедин|приєдну|join us|наш канал|наш чат|"
+    r"(подпи(?:шись|шитесь|саться|сывайся|сывайтесь)|"
+    r"підпи(?:сатися|сатись|суйся|суйтеся|суйтесь|шись|шіться)|"
+    r"падпі(?:сацца|шыся|шыцеся)|subscribe|присоедин(?:яйся|яйтесь|иться)|"
+    r"приєдну(?:йся|йтеся|йтесь|ватися)|join us|наш канал|наш чат|"
     r"прислать новость|надіслати новину|предложить новость|запропонувати новину|"
-    r"донат|donat|підтримати|поддержать канал|boost|буст)",
+    r"донат|donat|підтримати канал|поддержать канал|boost|буст)",
     re.IGNORECASE,
 )
 # The same alternatives, matched against a lower-cased line: Python's case-insensitive
@@ -93,10 +109,20 @@ def clean_text(text: str) -> str:
             line = URL_RE.sub("", line)
         if _is_footer(line):
             continue
-        line = strip_symbols(line)
+        line = defang(strip_symbols(line))
         if WORD_RE.search(line):
             lines.append(line)
     return "\n".join(lines)
+
+
+def defang(text: str) -> str:
+    """What a post names but must not become a link in a digest: `evil.example` is shown
+    as `evil[.]example` and `@channel` as `channel`, as wire and security desks do."""
+    if "." in text:
+        text = BARE_DOMAIN_RE.sub(lambda m: m.group(0).replace(".", "[.]"), text)
+    if "@" in text:
+        text = MENTION_RE.sub(lambda m: m.group(0)[1:], text)
+    return text
 
 
 def _may_have_marks(text: str) -> bool:

@@ -65,6 +65,10 @@ def load_topics(path: Path | None = None) -> dict[str, Topic]:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise TopicError(f"topics file {path} does not exist (TOPICS_FILE)") from None
+    except UnicodeDecodeError:
+        raise TopicError(f"topics file {path} is not UTF-8 text") from None
+    except OSError as exc:
+        raise TopicError(f"topics file {path} cannot be read: {exc.strerror}") from None
     except tomllib.TOMLDecodeError as exc:
         raise TopicError(f"topics file {path} is not valid TOML: {exc}") from None
     entries = data.get("topic")

@@ -16,7 +16,7 @@ from datetime import UTC
 from typing import Any
 
 from bot.digest.extractive import shorten
-from bot.digest.text import MARKDOWN_MARK_RE, WORD_RE
+from bot.digest.text import BARE_DOMAIN_RE, MARKDOWN_MARK_RE, WORD_RE
 from bot.models import Citation, DigestItem, Post, Story
 
 MAX_ITEM_CHARS = 600
@@ -41,9 +41,11 @@ MARKDOWN_LINK_RE = re.compile(r"\[([^\]\n]*)\]\(([^)\s]*)\)")
 HTML_TAG_RE = re.compile(r"</?[A-Za-z][^<>]{0,200}>")
 SCHEME_URL_RE = re.compile(r"\S*://\S*|\bwww\.\S*", re.IGNORECASE)
 TG_LINK_RE = re.compile(r"\btg://\S*|\b(?:t|telegram)\.(?:me|dog)\b(?:/\S*)?", re.IGNORECASE)
-# Bare domains that Telegram turns into links: evil.example, news.site.com/path.
-BARE_DOMAIN_RE = re.compile(
-    r"(?<![\w@.])(?:[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?\.)+[a-zа-я]{2,24}\b(?:/\S*)?"
+# Anything shaped like a domain, in model text (where removing too much costs little):
+# evil.example, News.Site.COM/path. The precise list of linkable TLDs is BARE_DOMAIN_RE.
+DOMAIN_SHAPE_RE = re.compile(
+    r"(?<![\w@.])(?:[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?\.)+[a-z]{2,24}\b(?:/\S*)?",
+    re.IGNORECASE,
 )
 EMAIL_RE = re.compile(r"\S+@\S+\.\w+")
 HANDLE_RE = re.compile(r"(?<!\w)@[@\w]*")
@@ -226,6 +228,7 @@ def strip_links(text: str) -> str:
     text = SCHEME_URL_RE.sub(" ", text)
     text = TG_LINK_RE.sub(" ", text)
     text = BARE_DOMAIN_RE.sub(" ", text)
+    text = DOMAIN_SHAPE_RE.sub(" ", text)
     return HANDLE_RE.sub(" ", text)
 
 

@@ -56,7 +56,10 @@ def parse_time(text: str, now: datetime, tz: tzinfo = UTC) -> datetime:
         ) from None
     if value.tzinfo is None:
         value = value.replace(tzinfo=tz)
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except (OverflowError, ValueError):
+        raise SpanError(f"{text[:30]!r} is too far in the past or future") from None
 
 
 def resolve_window(
@@ -68,7 +71,10 @@ def resolve_window(
 ) -> Window:
     """The digest window from CLI or chat arguments; the default is the last 24 hours."""
     end = parse_time(until, now, tz) if until else now
-    start = parse_time(since, now, tz) if since else end - default_span
+    try:
+        start = parse_time(since, now, tz) if since else end - default_span
+    except OverflowError:
+        raise SpanError("the window starts before the year 1") from None
     if start >= end:
         raise SpanError("the window is empty: --since must be before --until")
     if end - start > MAX_SPAN:

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from bot.errors import ImportFormatError
 from bot.ingest.imports import ImportItem, Rejected, Skipped, find_import_files, read_import_file
 from bot.models import IncomingPost
 from bot.store import Store, UpsertResult
@@ -49,19 +50,41 @@ Progress = Callable[[Path, int], None]
 
 
 async def import_paths(
-    store: Store, paths: list[Path], progress: Progress | None = None
+    store: Store, paths: list[Path], progress: Progress | None = None, username: str | None = None
 ) -> ImportReport:
+    """Import files and folders. `username` names the channel of a one-channel export that
+    does not say it (Desktop exports give only the numeric id), so its posts and the same
+    channel's web preview posts are one channel, not two."""
     report = ImportReport()
     for path in find_import_files(paths):
         report.files += 1
-        await _import_file(store, path, report, progress)
+        await _import_file(store, path, report, progress, username)
     return report
 
 
+def _with_username(items: Iterator[ImportItem], path: Path, username: str) -> Iterator[ImportItem]:
+    peer_ids: set[int | None] = set()
+    for item in items:
+        if isinstance(item, IncomingPost) and item.channel.username is None:
+            peer_ids.add(item.channel.peer_id)
+            if len(peer_ids) > 1:
+                raise ImportFormatError(
+                    f"{path}: --username names one channel, but this file holds several"
+                )
+            item = replace(item, channel=replace(item.channel, username=username))
+        yield item
+
+
 async def _import_file(
-    store: Store, path: Path, report: ImportReport, progress: Progress | None
+    store: Store,
+    path: Path,
+    report: ImportReport,
+    progress: Progress | None,
+    username: str | None = None,
 ) -> None:
     items = read_import_file(path)
+    if username:
+        items = _with_username(items, path, username)
     seen = 0
     while True:
         # Parsing is CPU work on plain Python objects: keep it off the event loop.

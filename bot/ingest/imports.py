@@ -109,6 +109,9 @@ def _read_json_lines(path: Path, handle: Iterable[str]) -> Iterator[ImportItem]:
         except json.JSONDecodeError as exc:
             yield Rejected(where, f"not JSON ({exc.msg})")
             continue
+        except RecursionError:
+            yield Rejected(where, "JSON nested too deeply to be a post")
+            continue
         yield _plain_post(record, where)
 
 
@@ -117,6 +120,9 @@ def _read_json_document(path: Path, text: str) -> Iterator[ImportItem]:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         yield Rejected(f"{path}:{exc.lineno}", f"not valid JSON ({exc.msg})")
+        return
+    except RecursionError:
+        yield Rejected(str(path), "JSON nested too deeply to be a post or an export")
         return
     if isinstance(data, list):
         for index, record in enumerate(data):

@@ -189,6 +189,7 @@ class Poller:
         self.interval = interval
         self.backfill = backfill
         self.clock = clock
+        self._held: dict[int, float] = {}
 
     async def poll_once(self, sources: list[Source] | None = None) -> list[PollOutcome]:
         """Poll the given sources (default: every enabled web source) concurrently."""
@@ -203,18 +204,28 @@ class Poller:
                 raise result
             if isinstance(result, BaseException):
                 # A database that is full or locked: this source's poll is lost, not the
-                # others', and the cursor did not move, so the next round fetches it again.
-                log.error(
-                    "@%s: poll failed: %s: %s", source.username, type(result).__name__, result
-                )
+                # others', and the cursor did not move, so a later round fetches it again.
+                # Held back in memory too, in case the failure cannot even be recorded.
                 reason = f"{type(result).__name__}: {result}"
-                outcomes.append(PollOutcome(f"@{source.username}", "error", error=reason))
+                log.error("@%s: poll failed: %s", source.username, reason)
+                outcomes.append(await self._unexpected_failure(source, reason))
             else:
                 outcomes.append(result)
         return outcomes
 
     async def poll_due(self) -> list[PollOutcome]:
-        return await self.poll_once(await self.store.due_sources(self.clock()))
+        held = {sid for sid, until in self._held.items() if until > time.monotonic()}
+        due = [s for s in await self.store.due_sources(self.clock()) if s.id not in held]
+        return await self.poll_once(due)
+
+    async def _unexpected_failure(self, source: Source, reason: str) -> PollOutcome:
+        wait = min(self.interval * (2**source.consecutive_failures), MAX_ERROR_BACKOFF)
+        self._held[source.id] = time.monotonic() + wait.total_seconds()
+        try:
+            return await self._failed(source, "error", reason, wait)
+        except Exception as exc:
+            log.error("@%s: cannot record the failure either: %s", source.username, exc)
+            return PollOutcome(f"@{source.username}", "error", error=reason)
 
     async def run(self, stop: asyncio.Event, tick: float = 5.0) -> None:
         """Poll due sources until `stop` is set; a failing source never stops the loop."""
@@ -251,36 +262,59 @@ class Poller:
         return PollOutcome(f"@{source.username}", status, error=reason, next_poll_at=next_poll)
 
     async def _collect(self, source: Source) -> PollOutcome:
+        """One poll. The cursor moves only when everything down to it is stored; a backlog
+        longer than one poll reads leaves a resume point, and the next poll continues
+        there before it looks at anything newer."""
         assert source.username is not None
         outcome = PollOutcome(f"@{source.username}", "ok")
-        page = await self.fetcher.page(source.username)
-        outcome.pages = 1
-        newest_id = max((p.message_id for p in page.posts), default=source.cursor or 0)
         first_poll = source.cursor is None
         wanted = self.backfill if first_poll else None
+        max_pages = (
+            MAX_PAGES_PER_POLL if wanted is None else max(MAX_PAGES_PER_POLL, wanted // 10 + 2)
+        )
+        resuming = not first_poll and source.resume_before is not None
+        if resuming:
+            page = await self.fetcher.page(source.username, before=source.resume_before)
+            newest_id = source.pending_cursor or source.cursor or 0
+        else:
+            page = await self.fetcher.page(source.username)
+            newest_id = max((p.message_id for p in page.posts), default=source.cursor or 0)
+        outcome.pages = 1
         kept = await self._store_page(page.posts, source, outcome, wanted, 0)
-        outcome.deleted += await self._note_deletions(page)
+        if not resuming:
+            outcome.deleted += await self._note_deletions(page)
         while (
             page.before is not None
             and page.posts
-            and outcome.pages < MAX_PAGES_PER_POLL
+            and outcome.pages < max_pages
             and self._needs_older(source, page, wanted, kept)
         ):
             page = await self.fetcher.page(source.username, before=page.before)
             outcome.pages += 1
             kept += await self._store_page(page.posts, source, outcome, wanted, kept)
-        if outcome.pages >= MAX_PAGES_PER_POLL:
-            log.warning("@%s: stopped after %d pages in one poll", source.username, outcome.pages)
+        gap_open = (
+            wanted is None
+            and page.before is not None
+            and bool(page.posts)
+            and self._needs_older(source, page, wanted, kept)
+        )
+        if gap_open:
+            log.warning(
+                "@%s: %d pages read, older posts remain down to id %s; the next poll "
+                "continues from id %s", source.username, outcome.pages, source.cursor, page.before,
+            )  # fmt: skip
         now = self.clock()
         outcome.next_poll_at = now + self.interval
         channel = await self.store.find_channel(source.username)
         await self.store.record_poll_success(
             source.id,
             channel.id if channel else None,
-            newest_id or None,
+            None if gap_open else (newest_id or None),
             outcome.new_posts,
             now,
             outcome.next_poll_at,
+            resume_before=page.before if gap_open else None,
+            pending_cursor=newest_id if gap_open else None,
         )
         return outcome
 

@@ -39,18 +39,24 @@ class ChatStore:
         self, chat_id: int, topic: str, time_of_day: str, origin: str = "chat",
         created_by: int | None = None, now: datetime | None = None,
     ) -> bool:  # fmt: skip
-        """Create or move a daily subscription; True when it is new.
+        """A chat asks for a daily digest (or moves it); True when it is new or was off.
 
         `now` is the bot's clock: a subscription made after today's time starts tomorrow.
         """
         created = to_unix(now) if now else int(time.time())
         async with self.db.transaction() as conn:
-            cur = await conn.execute(
-                "UPDATE subscriptions SET time_of_day = ? WHERE chat_id = ? AND topic = ?",
-                (time_of_day, chat_id, topic),
-            )
-            if cur.rowcount:
-                return False
+            async with conn.execute(
+                "SELECT active FROM subscriptions WHERE chat_id = ? AND topic = ?",
+                (chat_id, topic),
+            ) as cur:
+                row = await cur.fetchone()
+            if row is not None:
+                await conn.execute(
+                    "UPDATE subscriptions SET time_of_day = ?, active = 1, created_at = ? "
+                    "WHERE chat_id = ? AND topic = ?",
+                    (time_of_day, created, chat_id, topic),
+                )
+                return not row["active"]
             await conn.execute(
                 "INSERT INTO subscriptions (chat_id, topic, time_of_day, origin, created_by, "
                 "created_at) VALUES (?, ?, ?, ?, ?, ?)",
@@ -58,21 +64,49 @@ class ChatStore:
             )
             return True
 
-    async def unsubscribe(self, chat_id: int, topic: str) -> bool:
+    async def ensure_configured_subscription(
+        self, chat_id: int, topic: str, time_of_day: str, now: datetime
+    ) -> bool:
+        """DIGEST_CHAT_IDS at start-up: add what is missing, never undo a chat's choice."""
         async with self.db.transaction() as conn:
             cur = await conn.execute(
-                "DELETE FROM subscriptions WHERE chat_id = ? AND topic = ?", (chat_id, topic)
+                "INSERT INTO subscriptions (chat_id, topic, time_of_day, origin, created_at) "
+                "VALUES (?, ?, ?, 'config', ?) ON CONFLICT (chat_id, topic) DO NOTHING",
+                (chat_id, topic, time_of_day, to_unix(now)),
             )
             return cur.rowcount > 0
+
+    async def unsubscribe(self, chat_id: int, topic: str) -> bool:
+        """Turn a daily digest off; the row stays so a restart does not turn it back on."""
+        async with self.db.transaction() as conn:
+            cur = await conn.execute(
+                "UPDATE subscriptions SET active = 0 WHERE chat_id = ? AND topic = ? "
+                "AND active = 1",
+                (chat_id, topic),
+            )
+            return cur.rowcount > 0
+
+    async def move_chat(self, old_chat_id: int, new_chat_id: int) -> None:
+        """A group became a supergroup: its subscriptions and history follow it."""
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                "UPDATE OR IGNORE subscriptions SET chat_id = ? WHERE chat_id = ?",
+                (new_chat_id, old_chat_id),
+            )
+            await conn.execute(
+                "UPDATE OR IGNORE cited_posts SET chat_id = ? WHERE chat_id = ?",
+                (new_chat_id, old_chat_id),
+            )
 
     async def subscriptions(self, chat_id: int | None = None) -> list[Subscription]:
         sql = (
             "SELECT id, chat_id, topic, time_of_day, origin, last_sent_at, created_at "
             "FROM subscriptions"
         )
+        sql += " WHERE active = 1"
         params: tuple[int, ...] = ()
         if chat_id is not None:
-            sql += " WHERE chat_id = ?"
+            sql += " AND chat_id = ?"
             params = (chat_id,)
         async with self.db.conn.execute(
             sql + " ORDER BY chat_id, time_of_day, topic", params

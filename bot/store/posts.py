@@ -105,8 +105,18 @@ class PostsStore:
         by_peer, by_name = self._find_channel(ref)
         now = int(time.time())
         if by_peer and by_name and by_peer.id != by_name.id:
-            await conn.execute("UPDATE channels SET username = NULL WHERE id = ?", (by_name.id,))
-            self._channels[by_name.id] = Channel(by_name.id, by_name.peer_id, None, by_name.title)
+            if by_name.peer_id is None:
+                # One channel seen two ways: by id (an export) and by username (its web
+                # preview). Now that both are known, the two rows become one.
+                await self._merge_channels(conn, keep=by_peer, gone=by_name)
+            else:
+                # The username moved to another channel: the old row keeps its id only.
+                await conn.execute(
+                    "UPDATE channels SET username = NULL WHERE id = ?", (by_name.id,)
+                )
+                self._channels[by_name.id] = Channel(
+                    by_name.id, by_name.peer_id, None, by_name.title
+                )
             by_name = None
         found = by_peer or by_name
         if found is None:
@@ -134,6 +144,22 @@ class PostsStore:
             )
             self._channels[merged.id] = merged
         return merged
+
+    async def _merge_channels(
+        self, conn: aiosqlite.Connection, keep: Channel, gone: Channel
+    ) -> None:
+        """Move `gone`'s posts and sources to `keep`; a post stored under both stays once
+        (the copy under `keep`), so no story counts one channel twice."""
+        await conn.execute(
+            "UPDATE OR IGNORE posts SET channel_id = ? WHERE channel_id = ?", (keep.id, gone.id)
+        )
+        await conn.execute("DELETE FROM posts WHERE channel_id = ?", (gone.id,))
+        await conn.execute(
+            "UPDATE OR IGNORE sources SET channel_id = ? WHERE channel_id = ?", (keep.id, gone.id)
+        )
+        await conn.execute("UPDATE sources SET channel_id = NULL WHERE channel_id = ?", (gone.id,))
+        await conn.execute("DELETE FROM channels WHERE id = ?", (gone.id,))
+        self._channels.pop(gone.id, None)
 
     async def ensure_channel(self, ref: ChannelRef) -> Channel:
         await self._load_channels()

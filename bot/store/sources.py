@@ -14,7 +14,7 @@ from bot.store.base import Database, from_unix, to_unix
 SOURCE_COLUMNS = (
     "id, username, channel_id, kind, origin, enabled, status, status_reason, cursor, "
     "posts_stored, last_poll_at, last_success_at, last_error_at, last_error, "
-    "consecutive_failures, next_poll_at"
+    "consecutive_failures, next_poll_at, resume_before, pending_cursor"
 )
 
 
@@ -36,6 +36,8 @@ def _source(row: aiosqlite.Row) -> Source:
         last_error=row["last_error"],
         consecutive_failures=row["consecutive_failures"],
         next_poll_at=from_unix(row["next_poll_at"]),
+        resume_before=row["resume_before"],
+        pending_cursor=row["pending_cursor"],
     )
 
 
@@ -147,17 +149,26 @@ class SourcesStore:
         new_posts: int,
         now: datetime,
         next_poll_at: datetime,
+        resume_before: int | None = None,
+        pending_cursor: int | None = None,
     ) -> None:
+        """A poll completed. `cursor` None leaves it where it is (a gap is still open,
+        described by `resume_before` and `pending_cursor`)."""
         async with self.db.transaction() as conn:
             await conn.execute(
                 "UPDATE sources SET channel_id = coalesce(?, channel_id), "
-                "cursor = max(coalesce(cursor, 0), coalesce(?, 0)), "
+                "cursor = CASE WHEN ? IS NULL THEN cursor "
+                "ELSE max(coalesce(cursor, 0), ?) END, "
+                "resume_before = ?, pending_cursor = ?, "
                 "posts_stored = posts_stored + ?, status = 'ok', status_reason = NULL, "
                 "last_poll_at = ?, last_success_at = ?, consecutive_failures = 0, "
                 "next_poll_at = ? WHERE id = ?",
                 (
                     channel_id,
                     cursor,
+                    cursor,
+                    resume_before,
+                    pending_cursor,
                     new_posts,
                     to_unix(now),
                     to_unix(now),

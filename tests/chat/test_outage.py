@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.chat import daily
 from bot.store import Store
 from tests.chat.conftest import GROUP, NOW, Clock, running_bot, settings_for
 from tests.fakes.botapi import FakeBotAPI
@@ -14,8 +15,9 @@ from tests.fakes.botapi import FakeBotAPI
 
 @pytest.mark.slow
 async def test_commands_and_daily_digests_survive_a_bot_api_outage(
-    api: FakeBotAPI, demo_store: Store, tmp_path: Path
+    api: FakeBotAPI, demo_store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(daily, "RETRY_FIRST_SECONDS", 0.5)  # a minute in production
     clock = Clock(NOW.replace(hour=7, minute=0))
     async with running_bot(api, demo_store, settings_for(api, tmp_path), clock) as bot:
         bot.say("/subscribe belarus 08:00")

@@ -127,3 +127,13 @@ async def test_hostile_post_text_is_escaped_in_html_and_markdown(store: Store) -
     assert '<a href="https://t.me/noel_reports/5">' in html_out
     md = render_markdown(digest)
     assert "](https://evil.example)" not in md
+
+
+def test_post_text_cannot_become_a_link_in_an_extractive_item() -> None:
+    from bot.digest.text import clean_text
+
+    text = "Минск: читайте Evil-News.COM/pay и президент.рф, пишите @evil_channel. Путин подписал закон."
+    cleaned = clean_text(text)
+    assert "Evil-News[.]COM/pay" in cleaned and "президент[.]рф" in cleaned
+    assert "@" not in cleaned and "evil_channel" in cleaned
+    assert cleaned.endswith("Путин подписал закон.")  # "signed" is news, not a footer

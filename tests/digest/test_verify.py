@@ -204,3 +204,16 @@ def test_cleaned_item_text_has_no_link_or_handle(text: str) -> None:
     cleaned = clean_item_text(text)
     assert "://" not in cleaned
     assert "t.me/" not in cleaned.lower()
+
+
+def test_domains_in_any_case_and_script_are_removed_from_model_text() -> None:
+    from bot.digest.verify import clean_item_text
+
+    for link in ["Evil-News.COM/pay", "EVIL.NET", "Bit.ly/x1", "президент.рф/news",
+                 "xn--e1afmkfd.xn--p1ai"]:  # fmt: skip
+        assert clean_item_text(f"Read {link} now") == "Read now", link
+    # Abbreviations and figures are not domains.
+    assert (
+        clean_item_text("ул.Ленина, т.е. 1.5 млн, U.S. forces")
+        == "ул.Ленина, т.е. 1.5 млн, U.S. forces"
+    )

@@ -11,7 +11,7 @@ import pytest
 
 from bot.ingest.importer import import_paths
 from bot.ingest.imports import Rejected, Skipped, read_import_file
-from bot.models import IncomingPost
+from bot.models import ChannelRef, IncomingPost
 from bot.store import Store
 from bot.store.fts import match_all_words
 from tests.conftest import CORPUS_CHANNELS, CORPUS_POSTS
@@ -162,3 +162,17 @@ async def test_folders_are_searched_recursively(
     shutil.copy(corpus_dir / "1001101170442_messages.json", nested)
     report = await import_paths(store, [tmp_path / "a"])
     assert report.files == 1 and report.counts.inserted == 1000
+
+
+async def test_username_option_joins_an_export_to_its_web_preview_channel(
+    store: Store, tme_dir: Path
+) -> None:
+    await store.upsert_posts(
+        [IncomingPost(ChannelRef(username="guzel_reuploads"), 1, datetime.now(UTC), "web post")]
+    )
+    report = await import_paths(
+        store, [tme_dir / "desktop_export_public_channel.json"], username="guzel_reuploads"
+    )
+    assert report.ok
+    [channel] = await store.channels()
+    assert (channel.peer_id, channel.username) == (2447843635, "guzel_reuploads")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import sqlite3
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -219,3 +220,43 @@ async def test_requests_to_one_host_are_paced(
     times = sorted(t for _, _, t in tme.requests)
     gaps = [b - a for a, b in itertools.pairwise(times)]
     assert min(gaps) >= 0.13  # never two requests to t.me closer than the pacing
+
+
+async def test_a_backlog_longer_than_one_poll_reads_is_closed_by_the_next_polls(
+    store: Store, tme: FakeTme, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import bot.ingest.poller as poller_module
+
+    monkeypatch.setattr(poller_module, "MAX_PAGES_PER_POLL", 3)
+    channel = tme.channel("noel_reports", posts=20)
+    await store.add_source("noel_reports")
+    poller = make_poller(store, tme, client, backfill=20)
+    await poll(poller, store, "noel_reports")
+    channel.add(130)  # ids 21..150: more than three pages behind
+    await poll(poller, store, "noel_reports")
+    source = await store.get_source("noel_reports")
+    assert source is not None and source.cursor == 20  # the cursor waits for the gap
+    assert source.resume_before is not None and source.pending_cursor == 150
+    for _ in range(3):
+        await poll(poller, store, "noel_reports")
+    assert await stored_ids(store, "noel_reports") == list(range(1, 151))  # nothing lost
+    source = await store.get_source("noel_reports")
+    assert source is not None and source.cursor == 150 and source.resume_before is None
+
+
+async def test_a_database_failure_holds_the_source_back_instead_of_refetching_each_tick(
+    store: Store, tme: FakeTme, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tme.channel("uniannet", posts=5)
+    await store.add_source("uniannet")
+    poller = make_poller(store, tme, client)
+
+    async def broken(*_: object) -> None:
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(store, "upsert_posts", broken)
+    [outcome] = await poller.poll_due()
+    assert outcome.status == "error" and "disk is full" in (outcome.error or "")
+    fetched = len(tme.requests_for("uniannet"))
+    assert await poller.poll_due() == []  # held back, not fetched again at once
+    assert len(tme.requests_for("uniannet")) == fetched

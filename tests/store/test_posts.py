@@ -138,3 +138,19 @@ async def test_topic_posts_of_a_window_are_the_same_found_by_date_or_by_index(
         assert found and [p.date for p in found] == sorted(p.date for p in found)
     limited = await store.posts_in_window(T0 - timedelta(days=7), T0, match, limit=2)
     assert len(limited) == 2
+
+
+async def test_a_channel_seen_by_id_and_by_username_becomes_one_when_both_are_known(
+    store: Store,
+) -> None:
+    by_id = ChannelRef(peer_id=1234567890, title="Noel Reports")
+    by_name = ChannelRef(username="noel_reports")
+    await store.upsert_posts([post(1, "Минск: экспорт", by_id), post(2, "Минск: оба", by_id)])
+    await store.upsert_posts([post(2, "Минск: оба", by_name), post(3, "Минск: веб", by_name)])
+    assert len(await store.channels()) == 2  # not yet known to be one channel
+    both = ChannelRef(peer_id=1234567890, username="noel_reports", title="Noel Reports")
+    await store.upsert_posts([post(4, "Минск: апдейт", both)])
+    [channel] = await store.channels()
+    assert (channel.peer_id, channel.username) == (1234567890, "noel_reports")
+    found = await store.search(match_all_words("минск"), limit=10)
+    assert sorted(p.message_id for p in found) == [1, 2, 3, 4]  # post 2 once, not twice

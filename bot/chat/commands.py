@@ -106,7 +106,7 @@ async def send_digest(
         progress = await _compose_showing_progress(update, context, svc, topic, window)
         await deliver(
             context, chat_id, progress.result.messages, placeholder=progress.placeholder,
-            reply_to=_message(update).message_id,
+            answering=_message(update),
         )  # fmt: skip
         await svc.record(chat_id, topic, "command", progress.result)
 
@@ -155,21 +155,28 @@ async def deliver(
     chat_id: int,
     messages: list[str],
     placeholder: Message | None = None,
-    reply_to: int | None = None,
+    answering: Message | None = None,
 ) -> None:
-    """Send the messages in order; the first replaces the placeholder when there is one,
-    or answers the command message (`reply_to`) so a busy group sees what it answers."""
+    """Send the messages in order. The first replaces the placeholder when there is one, or
+    answers the command message so a busy group sees what it answers; in a forum group
+    every message stays in the command's topic."""
+    thread_id = None
+    if answering is not None and answering.is_topic_message:
+        thread_id = answering.message_thread_id
     for index, text in enumerate(messages):
         if index == 0 and placeholder is not None:
             await placeholder.edit_text(text)
-        elif index == 0 and reply_to is not None:
+        elif index == 0 and answering is not None:
             await context.bot.send_message(
                 chat_id,
                 text,
-                reply_parameters=ReplyParameters(reply_to, allow_sending_without_reply=True),
+                message_thread_id=thread_id,
+                reply_parameters=ReplyParameters(
+                    answering.message_id, allow_sending_without_reply=True
+                ),
             )
         else:
-            await context.bot.send_message(chat_id, text)
+            await context.bot.send_message(chat_id, text, message_thread_id=thread_id)
 
 
 # ----- search -------------------------------------------------------------------------
@@ -198,9 +205,7 @@ async def search_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
             f"{anchor(post.url, post.channel.name)} · {h(when_text(post.date, svc.settings.tz))}\n"
             f"{h(text)}"
         )
-    await deliver(
-        context, _chat_id(update), pack_messages(parts), reply_to=_message(update).message_id
-    )
+    await deliver(context, _chat_id(update), pack_messages(parts), answering=_message(update))
 
 
 def _span_text(span: timedelta) -> str:
@@ -242,9 +247,7 @@ async def topics_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     for t in svc.topics.values():
         terms = ", ".join(str(term) for term in t.terms[:12])
         lines.append(f"/{t.name} — <b>{h(t.title)}</b>: {h(t.description)}\n<i>{h(terms)}</i>")
-    await deliver(
-        context, _chat_id(update), pack_messages(lines), reply_to=_message(update).message_id
-    )
+    await deliver(context, _chat_id(update), pack_messages(lines), answering=_message(update))
 
 
 async def sources_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -256,7 +259,7 @@ async def sources_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     lines = [h(line) for line in source_lines(sources, svc.settings.tz, svc.clock())]
     await deliver(
         context, _chat_id(update), pack_messages(["<b>Sources</b>", *lines]),
-        reply_to=_message(update).message_id,
+        answering=_message(update),
     )  # fmt: skip
 
 

@@ -154,8 +154,30 @@ def main(argv: list[str] | None = None) -> int:
     print(table(rows))
     print(f"\n{results['seconds']:.0f} s in all; results in {args.results}")
     args.results.parent.mkdir(parents=True, exist_ok=True)
-    args.results.write_text(json.dumps(results, ensure_ascii=False, indent=2) + "\n")
+    args.results.write_text(
+        json.dumps(merged(args.results, results), ensure_ascii=False, indent=2) + "\n"
+    )
     return 0
+
+
+def merged(path: Path, results: dict[str, Any]) -> dict[str, Any]:
+    """A run of some cases updates those cases; the others' figures stay in the file
+    (each case records its own time, and the file says which command produced which)."""
+    if not path.exists():
+        return results
+    try:
+        previous = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return results
+    if previous.get("sizes") != results["sizes"] or previous.get("quick") != results["quick"]:
+        return results
+    cases = dict(previous.get("cases", {}))
+    cases.update(results["cases"])
+    runs = previous.get("runs") or [
+        {k: previous.get(k) for k in ("command", "started_at", "seconds")}
+    ]
+    runs.append({k: results[k] for k in ("command", "started_at", "seconds")})
+    return {**results, "cases": cases, "runs": runs}
 
 
 if __name__ == "__main__":

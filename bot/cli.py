@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import logging
 import sqlite3
 import sys
 import tempfile
@@ -25,8 +24,6 @@ from bot.ingest.importer import ImportReport, import_paths
 from bot.logs import setup_logging
 from bot.store import Store, open_store
 from bot.store.fts import match_all_words
-
-log = logging.getLogger("wirebrief")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -83,7 +83,6 @@ class Post:
     forwarded_from: str | None = None
     media_kind: str | None = None
     edited: bool = False
-    previous_text: str | None = None
 
     @property
     def url(self) -> str:

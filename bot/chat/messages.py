@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from telegram.constants import MessageLimit
 
@@ -29,38 +29,32 @@ def pack_messages(parts: Sequence[str], limit: int = MAX_MESSAGE) -> list[str]:
 
     The raw (markup-included) length is a safe upper bound of what Telegram counts.
     """
-    messages: list[str] = []
+    return _pack((piece for part in parts for piece in _fit(part, limit)), SEPARATOR, limit)
+
+
+def _pack(pieces: Iterable[str], joiner: str, limit: int) -> list[str]:
+    """Greedy packing: as many consecutive pieces per chunk as fit in `limit`."""
+    chunks: list[str] = []
     current = ""
-    for part in parts:
-        for piece in _fit(part, limit):
-            candidate = f"{current}{SEPARATOR}{piece}" if current else piece
-            if len(candidate) <= limit:
-                current = candidate
-            else:
-                messages.append(current)
-                current = piece
+    for piece in pieces:
+        candidate = f"{current}{joiner}{piece}" if current else piece
+        if len(candidate) <= limit:
+            current = candidate
+        else:
+            chunks.append(current)
+            current = piece
     if current:
-        messages.append(current)
-    return messages
+        chunks.append(current)
+    return chunks
 
 
 def _fit(part: str, limit: int) -> list[str]:
     """A part as pieces of at most `limit` characters, cut only where markup allows."""
     if len(part) <= limit:
         return [part]
-    pieces: list[str] = []
-    current = ""
-    for line in part.split("\n"):
-        for chunk in _cut_line(line, limit):
-            candidate = f"{current}\n{chunk}" if current else chunk
-            if len(candidate) <= limit:
-                current = candidate
-            else:
-                pieces.append(current)
-                current = chunk
-    if current:
-        pieces.append(current)
-    return pieces
+    return _pack(
+        (chunk for line in part.split("\n") for chunk in _cut_line(line, limit)), "\n", limit
+    )
 
 
 def _cut_line(line: str, limit: int) -> list[str]:
@@ -71,7 +65,7 @@ def _cut_line(line: str, limit: int) -> list[str]:
     """
     if len(line) <= limit:
         return [line]
-    if _unbalanced_cut_risk(line):
+    if TAG_RE.search(line):
         line = html.escape(html.unescape(TAG_RE.sub("", line)), quote=False)
         if len(line) <= limit:
             return [line]
@@ -83,10 +77,6 @@ def _cut_line(line: str, limit: int) -> list[str]:
     if line:
         out.append(line)
     return out
-
-
-def _unbalanced_cut_risk(line: str) -> bool:
-    return bool(TAG_RE.search(line))
 
 
 def _safe_cut(text: str, limit: int) -> int:

@@ -28,7 +28,6 @@ BARE_DOMAIN_RE = re.compile(
     rf"(?<![\w@.])(?:[^\W_](?:[\w-]{{0,61}}[^\W_])?\.)+(?:{_TLDS})(?![\w-])(?:/\S*)?",
     re.IGNORECASE,
 )
-HASHTAG_RE = re.compile(r"(?<!\w)#\w+")
 MARKDOWN_MARK_RE = re.compile(r"\*\*|__|~~|\|\||```|`")
 WORD_RE = re.compile(r"[^\W_]+", re.UNICODE)
 SENTENCE_SPLIT_RE = re.compile(r"[.!?…:;—–\-]\s+|[«»\"“”()]")

@@ -74,6 +74,11 @@ class Bot:
         ]
 
 
+def digests_to(api: FakeBotAPI, chat_id: int = GROUP, title: str = "Belarus") -> list[str]:
+    """The digests (not the other replies) a chat received, as its members see them."""
+    return [t for t in api.texts_to(chat_id) if t.startswith(f"{title}: ")]
+
+
 def settings_for(api: FakeBotAPI, tmp_path: Any, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
         "bot_token": api.token,

@@ -9,14 +9,10 @@ from pathlib import Path
 
 from bot.models import ChannelRef, IncomingPost
 from bot.store import Store
-from tests.chat.conftest import GROUP, NOW, Clock, running_bot, settings_for
+from tests.chat.conftest import GROUP, NOW, Clock, digests_to, running_bot, settings_for
 from tests.fakes.botapi import FakeBotAPI
 
 TICKS = 0.6  # several ticks of the 0.1 s test scheduler
-
-
-async def digests_to(api: FakeBotAPI, chat_id: int = GROUP) -> list[str]:
-    return [t for t in api.texts_to(chat_id) if t.startswith("Belarus: ")]
 
 
 async def test_a_subscription_fires_at_its_time_and_survives_a_restart(
@@ -30,16 +26,16 @@ async def test_a_subscription_fires_at_its_time_and_survives_a_restart(
         assert texts[-1] == "Subscribed: Belarus every day at 08:00 (UTC)."
         clock.now = NOW.replace(hour=7, minute=59)
         await asyncio.sleep(TICKS)
-        assert await digests_to(api) == []
+        assert digests_to(api) == []
         clock.now = NOW.replace(hour=8, minute=0, second=5)
         await api.wait_for("sendMessage", 2, timeout=10)
-        daily = await digests_to(api)
+        daily = digests_to(api)
         assert len(daily) == 1 and "6 channels (6 posts)" in daily[0]
     # A new process at 08:05 does not send it again…
     clock.now = NOW.replace(hour=8, minute=5)
     async with running_bot(api, demo_store, settings, clock):
         await asyncio.sleep(TICKS)
-        assert len(await digests_to(api)) == 1
+        assert len(digests_to(api)) == 1
         # …and sends the next one the next morning, covering the day since.
         await demo_store.upsert_posts([
             IncomingPost(ChannelRef(username="demo_en_desk"), 1400, NOW + timedelta(hours=20),
@@ -47,7 +43,7 @@ async def test_a_subscription_fires_at_its_time_and_survives_a_restart(
         ])  # fmt: skip
         clock.now = NOW + timedelta(days=1, seconds=1)
         await api.wait_for("sendMessage", 3, timeout=10)
-        daily = await digests_to(api)
+        daily = digests_to(api)
         assert len(daily) == 2
         # The window starts a poll interval (and a margin) before the last digest, so a late
         # post is not lost; what the chat already received is left out.
@@ -64,7 +60,7 @@ async def test_the_daily_digest_leaves_out_stories_already_received(
         bot.say("/subscribe belarus 08:00")
         bot.say("/belarus")  # the chat reads the digest at 07:30
         await bot.replies(2)
-        first = (await digests_to(api))[0]
+        first = (digests_to(api))[0]
         assert "МИД Беларуси вызвал" in first
         # A new report on the troops story comes in before the daily digest.
         await demo_store.upsert_posts([
@@ -74,7 +70,7 @@ async def test_the_daily_digest_leaves_out_stories_already_received(
         ])  # fmt: skip
         clock.now = NOW
         await api.wait_for("sendMessage", 3, timeout=10)
-        daily = (await digests_to(api))[1]
+        daily = (digests_to(api))[1]
     assert "300" in daily and "7 channels" in daily  # the story with a new report stays
     assert "МИД Беларуси вызвал" not in daily  # already received, nothing new: left out
 
@@ -109,7 +105,7 @@ async def test_subscribing_after_todays_time_starts_tomorrow(
         bot.say("/subscribe belarus 08:00")
         await bot.replies(1)
         await asyncio.sleep(TICKS)
-        assert await digests_to(api) == []
+        assert digests_to(api) == []
         bot.say("/subscriptions")
         texts = await bot.replies(2)
         assert texts[-1] == "Daily digests here\nBelarus at 08:00 (last sent: not yet)"

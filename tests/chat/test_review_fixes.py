@@ -10,14 +10,10 @@ from typing import Any
 
 from bot.models import ChannelRef, IncomingPost
 from bot.store import Store
-from tests.chat.conftest import GROUP, NOW, Clock, running_bot, settings_for
+from tests.chat.conftest import GROUP, NOW, Clock, digests_to, running_bot, settings_for
 from tests.fakes.botapi import BotAPIError, FakeBotAPI
 
 TICKS = 0.6
-
-
-def belarus_digests(api: FakeBotAPI, chat: int = GROUP) -> list[str]:
-    return [t for t in api.texts_to(chat) if t.startswith("Belarus: ")]
 
 
 async def test_a_daily_digest_whose_second_message_fails_is_not_sent_again(
@@ -46,7 +42,7 @@ async def test_a_daily_digest_whose_second_message_fails_is_not_sent_again(
         await api.wait_for("sendMessage", 3, timeout=10)  # message 1 arrives, message 2 fails
         await asyncio.sleep(TICKS * 2)  # many ticks later…
         [sub] = await store.subscriptions(GROUP)
-    assert len(belarus_digests(api)) == 1  # …it was not composed and sent again
+    assert len(digests_to(api)) == 1  # …it was not composed and sent again
     assert sub.last_sent_at == NOW
 
 
@@ -67,7 +63,7 @@ async def test_a_network_failure_is_retried_later_not_every_tick(
         await asyncio.sleep(TICKS)  # several more ticks, with the API back
         [(failures, _)] = bot.svc.daily_failures.values()
         assert failures == 1  # held back for a minute, not retried every tick
-        assert belarus_digests(api) == []
+        assert digests_to(api) == []
 
 
 async def test_a_chat_taken_off_the_allowed_list_gets_no_daily_digest(
@@ -77,7 +73,7 @@ async def test_a_chat_taken_off_the_allowed_list_gets_no_daily_digest(
     settings = settings_for(api, tmp_path, allowed_chat_ids=[-1009999999999])
     async with running_bot(api, demo_store, settings, Clock(NOW)):
         await asyncio.sleep(TICKS)
-    assert belarus_digests(api) == []
+    assert digests_to(api) == []
 
 
 async def test_a_post_fetched_after_the_digest_it_belonged_to_comes_next_time(
@@ -96,7 +92,7 @@ async def test_a_post_fetched_after_the_digest_it_belonged_to_comes_next_time(
         ])  # fmt: skip
         clock.now = NOW + timedelta(days=1)
         await api.wait_for("sendMessage", 3, timeout=10)
-    assert "указ про мобілізаційну готовність" in belarus_digests(api)[-1]
+    assert "указ про мобілізаційну готовність" in digests_to(api)[-1]
 
 
 async def test_a_restart_keeps_what_a_chat_chose_over_the_configured_digest(

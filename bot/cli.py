@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import sqlite3
 import sys
 import tempfile
@@ -21,7 +22,7 @@ from bot.digest.topics import Topic, load_topics, resolve_topic
 from bot.digest.window import parse_time, resolve_window
 from bot.errors import WirebriefError
 from bot.ingest.importer import ImportReport, import_paths
-from bot.logs import setup_logging
+from bot.logs import RedactingFilter, setup_logging
 from bot.store import Store, open_store
 from bot.store.fts import match_all_words
 
@@ -90,11 +91,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+EXIT_OK = 0
+EXIT_PARTIAL = 1  # ran, but found a problem: rejected import records, unhealthy, a failed poll
+EXIT_USAGE = 2  # bad arguments or settings: nothing was done
+EXIT_IO = 3  # the database or a file could not be read or written
+EXIT_INTERNAL = 4  # a bug: the log has the (redacted) traceback
+EXIT_INTERRUPTED = 130
+
+
 def main(argv: list[str] | None = None) -> int:
+    """The one way out of every command: an exit code and, on failure, one line on stderr
+    with no secret in it (see `report_failure`)."""
     args = build_parser().parse_args(argv)
     setup_logging("WARNING")
+    redactor = RedactingFilter(())
     try:
         settings = load_settings(**({"database_path": args.db} if args.db else {}))
+        redactor = RedactingFilter(secrets_of(settings))
         verbose = args.command == "run" or "log_level" in settings.model_fields_set
         setup_logging(
             settings.log_level if verbose else "WARNING",
@@ -103,19 +116,28 @@ def main(argv: list[str] | None = None) -> int:
         )
         handler = COMMANDS[args.command]
         return asyncio.run(handler(args, settings))
-    except WirebriefError as exc:
-        print(f"wirebrief: error: {exc}", file=sys.stderr)
-        return 2
-    except sqlite3.Error as exc:
-        # Disk full, a locked or corrupt file: one line, and committed work is safe.
-        print(f"wirebrief: database error: {exc}", file=sys.stderr)
-        return 3
-    except OSError as exc:
-        print(f"wirebrief: error: {exc.strerror or exc}: {exc.filename or ''}", file=sys.stderr)
-        return 3
     except KeyboardInterrupt:
         print("wirebrief: interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
+    except Exception as exc:
+        return report_failure(exc, redactor)
+
+
+def report_failure(exc: Exception, redactor: RedactingFilter) -> int:
+    """Expected errors are one line; anything else is logged (redacted) as a bug."""
+    if isinstance(exc, WirebriefError):
+        line, code = f"error: {exc}", EXIT_USAGE
+    elif isinstance(exc, sqlite3.Error):
+        # Disk full, a locked or corrupt file: one line, and committed work is safe.
+        line, code = f"database error: {exc}", EXIT_IO
+    elif isinstance(exc, OSError):
+        line, code = f"error: {exc.strerror or exc}: {exc.filename or ''}", EXIT_IO
+    else:
+        logging.getLogger("bot").error("unexpected error", exc_info=exc)
+        line = f"internal error ({type(exc).__name__}); the log above has the details"
+        code = EXIT_INTERNAL
+    print(f"wirebrief: {redactor.redact(line)}", file=sys.stderr)
+    return code
 
 
 def bounded(low: int, high: int) -> Callable[[str], int]:

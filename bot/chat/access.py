@@ -1,5 +1,15 @@
 """Who gets answers: only allowed chats; admin commands also check the user.
 
+Two independent locks, so one failing never opens the door:
+
+* `gate` (handler group -1) stops every update from a chat that is not allowed. It stops
+  the update whatever happens while it tells the stranger so: the refusal is a courtesy,
+  and a failed send (a timeout, one 502 from the Bot API) must not let the update through
+  to the command handlers.
+* `allowed_chats` is a filter that every command and button handler carries as well, so a
+  handler never answers a chat outside ALLOWED_CHAT_IDS even if the gate were removed or
+  skipped.
+
 A stranger's chat gets one line (at most every ten minutes) saying the bot is private and
 showing the chat id, so an admin can add it, and nothing else.
 """
@@ -10,9 +20,11 @@ import logging
 import time
 
 from telegram import Update
-from telegram.ext import ApplicationHandlerStop, ContextTypes
+from telegram.error import TelegramError
+from telegram.ext import ApplicationHandlerStop, ContextTypes, filters
 
 from bot.chat.services import BotServices
+from bot.config import Settings
 
 log = logging.getLogger(__name__)
 
@@ -23,6 +35,11 @@ def services(context: ContextTypes.DEFAULT_TYPE) -> BotServices:
     found = context.bot_data["services"]
     assert isinstance(found, BotServices)
     return found
+
+
+def allowed_chats(settings: Settings) -> filters.BaseFilter:
+    """Matches updates from the allowed chats only; with none configured, matches nothing."""
+    return filters.Chat(chat_id=settings.allowed_chat_ids)
 
 
 def addressed_to_other_bot(text: str, bot_username: str | None) -> bool:
@@ -41,19 +58,37 @@ async def gate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     svc = services(context)
     if chat is not None and chat.id in svc.settings.allowed_chat_ids:
         return
+    try:
+        await _refuse(update, context, svc)
+    except TelegramError as exc:
+        log.warning(
+            "could not tell chat %s that the bot is private: %s",
+            chat.id if chat else "?",
+            type(exc).__name__,
+        )
+    except Exception:
+        log.exception("refusing chat %s failed", chat.id if chat else "?")
+    # Reached whatever the refusal did: the update goes no further.
+    raise ApplicationHandlerStop
+
+
+async def _refuse(update: Update, context: ContextTypes.DEFAULT_TYPE, svc: BotServices) -> None:
+    """One line to a stranger who addressed a command to us, at most every ten minutes."""
+    chat = update.effective_chat
     message = update.message
     text = message.text if message and message.text else ""
     is_ours = text.startswith("/") and not addressed_to_other_bot(text, context.bot.username)
-    if chat is not None and message is not None and is_ours:
-        last = svc.refused.get(chat.id, 0.0)
-        if time.monotonic() - last > REFUSAL_INTERVAL:
-            svc.refused[chat.id] = time.monotonic()
-            log.info("refused chat %s", chat.id)
-            await message.reply_text(
-                f"This bot is private. This chat's id is <code>{chat.id}</code>: "
-                "an admin can add it to ALLOWED_CHAT_IDS."
-            )
-    raise ApplicationHandlerStop
+    if chat is None or message is None or not is_ours:
+        return
+    last = svc.refused.get(chat.id)
+    if last is not None and time.monotonic() - last < REFUSAL_INTERVAL:
+        return
+    svc.refused[chat.id] = time.monotonic()
+    log.info("refused chat %s", chat.id)
+    await message.reply_text(
+        f"This bot is private. This chat's id is <code>{chat.id}</code>: "
+        "an admin can add it to ALLOWED_CHAT_IDS."
+    )
 
 
 def is_admin(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:

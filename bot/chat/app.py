@@ -21,7 +21,7 @@ from telegram.ext import (
 )
 
 from bot.chat import commands
-from bot.chat.access import gate, services
+from bot.chat.access import allowed_chats, gate, services
 from bot.chat.daily import TICK_SECONDS, daily_tick, sync_configured
 from bot.chat.services import BotServices
 from bot.errors import ConfigError
@@ -73,8 +73,10 @@ def build_application(svc: BotServices, tick_seconds: float = TICK_SECONDS) -> A
             filters.UpdateType.CHANNEL_POST | filters.UpdateType.EDITED_CHANNEL_POST, channel_post
         )
     )
+    # The gate stops strangers first; every command also carries the same check as a filter.
+    ours = NEW_MESSAGES & allowed_chats(settings)
     for topic in svc.topics.values():
-        app.add_handler(CommandHandler(topic.name, commands.topic_command(topic), NEW_MESSAGES))
+        app.add_handler(CommandHandler(topic.name, commands.topic_command(topic), ours))
     for name, handler in (
         ("start", commands.help_command),
         ("help", commands.help_command),
@@ -89,7 +91,7 @@ def build_application(svc: BotServices, tick_seconds: float = TICK_SECONDS) -> A
         ("unsubscribe", commands.unsubscribe_command),
         ("subscriptions", commands.subscriptions_command),
     ):
-        app.add_handler(CommandHandler(name, handler, NEW_MESSAGES))
+        app.add_handler(CommandHandler(name, handler, ours))
     app.add_error_handler(on_error)
     assert app.job_queue is not None, "install python-telegram-bot[job-queue]"
     app.job_queue.run_repeating(daily_tick, interval=tick_seconds, first=1.0, name="daily")

@@ -16,6 +16,7 @@ from datetime import timedelta
 from urllib.parse import urlsplit
 
 from telegram import Update
+from telegram.error import InvalidToken, NetworkError, TelegramError
 from telegram.ext import Application, ContextTypes
 
 from bot.chat.access import services
@@ -23,8 +24,10 @@ from bot.chat.app import build_application, on_startup
 from bot.chat.services import BotServices
 from bot.config import Settings
 from bot.digest.topics import load_topics
+from bot.errors import ConfigError
 from bot.http import make_http_client
 from bot.ingest.poller import Poller, PreviewFetcher
+from bot.retry import RetryPolicy, backoff_seconds
 from bot.store import open_store
 
 log = logging.getLogger(__name__)
@@ -33,6 +36,53 @@ STOP_GRACE_SECONDS = 10.0
 CACHE_PRUNE_EVERY = timedelta(hours=24)
 CACHE_KEEP = timedelta(days=30)
 ALLOWED_UPDATES = [Update.MESSAGE, Update.CHANNEL_POST, Update.EDITED_CHANNEL_POST]
+# Waiting for an unreachable Bot API: 2 s, 4 s, 8 s … then every minute, until it answers.
+REACH_POLICY = RetryPolicy(initial_wait=2.0, max_wait=60.0)
+REJECTED_TOKEN = (
+    "the Bot API rejected BOT_TOKEN (revoked or mistyped): copy the current token from @BotFather"
+)
+
+
+async def initialize_when_reachable(
+    app: Application,  # type: ignore[type-arg]
+    stop: asyncio.Event,
+    policy: RetryPolicy = REACH_POLICY,
+) -> bool:
+    """Initialize the bot (its getMe), waiting with backoff while the Bot API is unreachable.
+
+    Returns False when `stop` was set while waiting. A rejected token is not worth waiting
+    for: it becomes a ConfigError whose message names BOT_TOKEN and never contains it (the
+    library's own message does).
+    """
+    host = urlsplit(app.bot.base_url).netloc
+    attempt = 0
+    while not stop.is_set():
+        try:
+            await app.initialize()
+            return True
+        except InvalidToken:
+            raise ConfigError(REJECTED_TOKEN) from None
+        except NetworkError as exc:  # TimedOut and 5xx answers are NetworkErrors too
+            attempt += 1
+            delay = backoff_seconds(policy, attempt)
+            log.warning(
+                "the Bot API at %s cannot be reached (%s); retrying in %.0f s",
+                host, describe_network_error(exc), delay,
+            )  # fmt: skip
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), delay)
+    return False
+
+
+def describe_network_error(exc: TelegramError) -> str:
+    """One short phrase for a log line: the error's kind and the library's own words."""
+    words = " ".join(str(exc).split())[:200]
+    return f"{type(exc).__name__}: {words}" if words else type(exc).__name__
+
+
+def log_polling_error(exc: TelegramError) -> None:
+    """Long polling retries by itself; say so in one line, without a traceback."""
+    log.warning("polling the Bot API failed (%s); retrying", describe_network_error(exc))
 
 
 async def start_bot(
@@ -57,7 +107,11 @@ async def start_bot(
         )
     else:
         await app.updater.start_polling(
-            poll_interval=0.0, timeout=poll_timeout, allowed_updates=ALLOWED_UPDATES
+            poll_interval=0.0,
+            timeout=poll_timeout,
+            allowed_updates=ALLOWED_UPDATES,
+            bootstrap_retries=3,
+            error_callback=log_polling_error,
         )
 
 
@@ -90,6 +144,8 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
             summarizer=make_summarizer(settings, store),
         )
         app = build_application(svc)
+        if not await initialize_when_reachable(app, stop):
+            return  # asked to stop before the Bot API ever answered
         async with make_http_client() as client:
             poller = Poller(
                 store,

@@ -16,7 +16,17 @@ from bot.ingest.poller import Poller, PreviewFetcher
 from bot.models import ChannelRef, IncomingPost
 from bot.retry import RetryPolicy
 from bot.store import Store
-from tests.chat.conftest import GROUP, HREF_RE, NOW, Bot, Clock, running_bot, settings_for
+from tests.chat.conftest import (
+    GROUP,
+    HREF_RE,
+    NOW,
+    STRANGER_CHAT,
+    Bot,
+    Clock,
+    digests_to,
+    running_bot,
+    settings_for,
+)
 from tests.fakes.botapi import FakeBotAPI
 from tests.fakes.tme_server import FakeTme
 
@@ -109,3 +119,33 @@ async def test_200_commands_from_50_chats_while_the_poller_writes(
     assert not any("locked" in t or "did not work" in t for t in texts)
     assert sum("One digest at a time" in t for t in texts) == 50  # the cooldown, per chat
     assert await demo_store.count_posts() == 34 + 500
+
+
+async def test_a_stranger_gets_nothing_when_the_refusal_fails_to_send(bot: Bot) -> None:
+    """The refusal is answered with one 502: the gate still stops the update, so the
+    stranger never receives the digest; the same command from the team's chat works."""
+    bot.api.fail_next("sendMessage", 502, "Bad Gateway")
+    bot.say("/belarus 3d", chat_id=STRANGER_CHAT)
+    refusals = await bot.api.wait_for("sendMessage", 1, timeout=15)
+    assert [r.status for r in refusals] == [502]
+    bot.say("/belarus 3d")  # positive control: allowed, answered
+    await bot.replies(1)
+    await asyncio.sleep(0.5)
+    to_stranger = [r for r in bot.api.calls("sendMessage") if r.params["chat_id"] == STRANGER_CHAT]
+    assert [r.ok for r in to_stranger] == [False]
+    assert bot.api.texts_to(STRANGER_CHAT) == []
+    assert digests_to(bot.api, GROUP)  # the team's chat got its digest
+
+
+async def test_commands_check_the_chat_even_without_the_gate(bot: Bot) -> None:
+    """Second lock: with the group -1 gate taken out, command handlers still answer only
+    the allowed chats (their filter), so no single failure opens the door."""
+    gates = bot.app.handlers.pop(-1)
+    assert len(gates) == 1
+    bot.say("/belarus 3d", chat_id=STRANGER_CHAT)
+    bot.say("/status", chat_id=STRANGER_CHAT)
+    bot.say("/belarus 3d")  # positive control
+    await bot.replies(1)
+    await asyncio.sleep(0.5)
+    assert bot.api.texts_to(STRANGER_CHAT) == []
+    assert digests_to(bot.api, GROUP)

@@ -43,6 +43,10 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("paths", nargs="+", type=Path, metavar="PATH")
     imp.add_argument("--quiet", action="store_true", help="no progress bar")
     imp.add_argument(
+        "--no-embed", action="store_true",
+        help="do not embed the new posts now (`wirebrief embed` or `run` does it later)",
+    )  # fmt: skip
+    imp.add_argument(
         "--username", metavar="NAME",
         help="the @username of the channel a one-channel export is from (exports give only "
         "its numeric id; with this, its posts join the channel's web preview posts)",
@@ -68,6 +72,12 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--channel", help="a channel username or numeric id")
     export.add_argument("--since")
     export.add_argument("--until")
+
+    embed = sub.add_parser(
+        "embed", help="compute the embeddings of stored posts that lack one (resumable)"
+    )
+    embed.add_argument("--limit", type=bounded(1, 10_000_000), default=None, metavar="N")
+    embed.add_argument("--quiet", action="store_true", help="no progress bar")
 
     sub.add_parser("topics", help="list the topics and their terms")
 
@@ -158,7 +168,7 @@ def bounded(low: int, high: int) -> Callable[[str], int]:
 def secrets_of(settings: Settings) -> list[str]:
     """What must never be printed: the bot token and the model key."""
     found = []
-    for secret in (settings.bot_token, settings.openai_api_key):
+    for secret in (settings.bot_token, settings.openai_api_key, settings.embeddings_api_key):
         if secret is not None:
             found.append(secret.get_secret_value())
     return found
@@ -191,6 +201,8 @@ async def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
             raise WirebriefError(f"--username: {exc}") from None
         report = await _import_with_progress(store, args.paths, args.quiet, username)
         _print_report(report)
+        if not args.no_embed and report.counts.inserted + report.counts.edited > 0:
+            await _embed_with_progress(store, settings, args.quiet)
         return 0 if report.ok else 1
 
     return await _with_store(settings, work)
@@ -230,6 +242,56 @@ def _print_report(report: ImportReport) -> None:
     print(report.summary())
 
 
+async def _embed_with_progress(
+    store: Store, settings: Settings, quiet: bool, limit: int | None = None
+) -> int:
+    """Backfill the store's embeddings, showing progress; 0 when nothing is left undone."""
+    from bot.embeddings.factory import make_embedder
+    from bot.embeddings.service import backfill
+
+    embedder = make_embedder(settings)
+    if embedder is None:
+        print("Embeddings are off (EMBEDDINGS=off): stories are grouped by shared words.")
+        return 0
+    try:
+        total = await store.count_posts_to_embed(embedder.model)
+        if limit is not None:
+            total = min(total, limit)
+        if total == 0:
+            print(f"Every post has its embedding ({embedder.model}).")
+            return 0
+        if quiet or not sys.stderr.isatty():
+            report = await backfill(store, embedder, limit=limit)
+        else:
+            from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+            with Progress(
+                TextColumn("embedding"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                TimeRemainingColumn(), transient=True,
+            ) as bar:  # fmt: skip
+                task = bar.add_task("embed", total=total)
+                report = await backfill(
+                    store, embedder, lambda done, _: bar.update(task, completed=done), limit
+                )
+    finally:
+        await embedder.close()
+    left = await store.count_posts_to_embed(embedder.model)
+    line = f"Embedded {report.embedded} posts ({embedder.model}); {left} left to embed."
+    if report.problem:
+        line += f" Stopped or skipped: {report.problem}."
+    if left:
+        line += " `wirebrief embed` continues; digests group the rest by shared words."
+    print(line)
+    return 0 if report.problem is None else 1
+
+
+async def cmd_embed(args: argparse.Namespace, settings: Settings) -> int:
+    async def work(store: Store) -> int:
+        return await _embed_with_progress(store, settings, args.quiet, args.limit)
+
+    return await _with_store(settings, work)
+
+
 async def cmd_digest(args: argparse.Namespace, settings: Settings) -> int:
     topics = _topics(settings)
     topic = resolve_topic(topics, args.topic) if args.topic else Topic.adhoc(args.query)
@@ -241,11 +303,18 @@ async def cmd_digest(args: argparse.Namespace, settings: Settings) -> int:
 
     async def work(store: Store) -> int:
         from bot.digest.llm import make_summarizer  # imports openai only for digests
+        from bot.embeddings.factory import make_embedder
 
         summarizer = make_summarizer(settings, store)
-        digest = await build_digest(
-            store, topic, window, now, limit=max(1, args.limit), summarizer=summarizer
-        )
+        embedder = make_embedder(settings)
+        try:
+            digest = await build_digest(
+                store, topic, window, now, limit=max(1, args.limit), summarizer=summarizer,
+                embedder=embedder,
+            )  # fmt: skip
+        finally:
+            if embedder is not None:
+                await embedder.close()
         sys.stdout.write(render(digest, args.format, settings.tz))
         return 0
 
@@ -334,7 +403,14 @@ async def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
                 iter(load_topics().values())
             )
             window = resolve_window(now)
-            digest = await build_digest(store, topic, window, now)
+            from bot.embeddings.factory import make_embedder
+
+            embedder = make_embedder(settings)
+            try:
+                digest = await build_digest(store, topic, window, now, embedder=embedder)
+            finally:
+                if embedder is not None:
+                    await embedder.close()
             sys.stdout.write(render(digest, args.format, settings.tz))
         finally:
             await store.close()
@@ -413,6 +489,7 @@ async def cmd_backup(args: argparse.Namespace, settings: Settings) -> int:
 COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], Coroutine[Any, Any, int]]] = {
     "demo": cmd_demo,
     "import": cmd_import,
+    "embed": cmd_embed,
     "digest": cmd_digest,
     "search": cmd_search,
     "export": cmd_export,

@@ -72,6 +72,12 @@ class Settings(BaseSettings):
     llm_max_input_tokens: int = Field(default=6000, ge=500)
     llm_daily_token_limit: int = Field(default=0, ge=0)
     digest_language: str = "en"
+    embeddings: str = "on"
+    """on: multilingual embeddings group stories across languages (the bundled model, or
+    the server at EMBEDDINGS_BASE_URL); off: grouping by shared words only."""
+    embeddings_base_url: str | None = None
+    embeddings_model: str = "multilingual-e5-small"
+    embeddings_api_key: SecretStr | None = None
     chat_cooldown_seconds: float = Field(default=5.0, ge=0)
     log_level: str = "INFO"
     log_format: str = "text"
@@ -130,7 +136,16 @@ class Settings(BaseSettings):
             raise ValueError(f"expected text or json, got {value!r}")
         return value.lower()
 
-    @field_validator("bot_api_url", "tme_url", "openai_base_url", "webhook_url")
+    @field_validator("embeddings")
+    @classmethod
+    def _on_off(cls, value: str) -> str:
+        if value.lower() not in {"on", "off"}:
+            raise ValueError(f"expected on or off, got {value!r}")
+        return value.lower()
+
+    @field_validator(
+        "bot_api_url", "tme_url", "openai_base_url", "webhook_url", "embeddings_base_url"
+    )
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
         if value is not None and not re.match(r"^https?://[^\s/]+", value):

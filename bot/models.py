@@ -94,6 +94,9 @@ class Story:
     """Posts of one window that report the same event, oldest first."""
 
     posts: list[Post]
+    copies: dict[int, int | None] = field(default_factory=dict)
+    """Post id -> the earlier post it copies (None: a forward from outside the story).
+    Copies are cited, but they are not independent confirmation."""
 
     @property
     def channels(self) -> list[Channel]:
@@ -102,6 +105,20 @@ class Story:
         for post in self.posts:
             seen.setdefault(post.channel.id, post.channel)
         return list(seen.values())
+
+    @property
+    def independent_channels(self) -> list[Channel]:
+        """Channels with at least one post of their own (not a forward, not a copy)."""
+        seen: dict[int, Channel] = {}
+        for post in self.posts:
+            if post.id not in self.copies:
+                seen.setdefault(post.channel.id, post.channel)
+        return list(seen.values())
+
+    @property
+    def first(self) -> Post:
+        """The first report: the earliest post that is not a copy (else the earliest)."""
+        return next((p for p in self.posts if p.id not in self.copies), self.posts[0])
 
     @property
     def first_date(self) -> datetime:
@@ -139,6 +156,23 @@ class Citation:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class FigureReading:
+    """One report of a figure: "6 killed" in one post."""
+
+    value: int
+    citation: Citation
+
+
+@dataclass(frozen=True, slots=True)
+class FigureDifference:
+    """A figure the story's posts give differently (a rising toll, two channels' counts),
+    oldest reading first; the last is the latest."""
+
+    kind: str
+    readings: tuple[FigureReading, ...]
+
+
 @dataclass(slots=True)
 class DigestItem:
     """One line of a digest: a text and the posts that support it."""
@@ -151,6 +185,13 @@ class DigestItem:
     last_date: datetime
     verified: bool = True
     edited: bool = False
+    independent_count: int = 0
+    """Channels with a report of their own (forwards and verbatim copies not counted)."""
+    first: Citation | None = None
+    """The first report of the story."""
+    figures: list[FigureDifference] = field(default_factory=list)
+    source: str = "extractive"
+    """Who wrote the line: "extractive", or "model" for a checked model line."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,8 +11,9 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 
+from bot.digest.items import story_item
 from bot.digest.text import clean_text, features, sentences
-from bot.models import Citation, DigestItem, Story
+from bot.models import DigestItem, Story
 from bot.store.fts import fold
 
 MAX_ITEM_CHARS = 320
@@ -32,15 +33,7 @@ def summarise_story(story: Story, focus: re.Pattern[str] | None = None) -> Diges
     text = best_text(story, focus)
     if not text:
         return None
-    return DigestItem(
-        text=text,
-        citations=[Citation.of(post) for post in story.posts],
-        channel_count=len(story.channels),
-        post_count=len(story.posts),
-        first_date=story.first_date,
-        last_date=story.last_date,
-        edited=any(post.edited for post in story.posts),
-    )
+    return story_item(story, text)
 
 
 def best_text(story: Story, focus: re.Pattern[str] | None = None) -> str:

@@ -9,6 +9,10 @@ containment; accepted pairs are merged with union-find.
 
 Cost grows with the number of candidate pairs, not with the square of the window: a
 post is compared only with posts that share one of its few rarest stems within `max_gap`.
+
+With embeddings (`vectors`), a second pass joins stories on meaning, across languages,
+under the guards of `semantic` (close pairs, shared anchors, no two different dates named,
+average linkage). Posts without a vector take part in the lexical pass only.
 """
 
 from __future__ import annotations
@@ -16,11 +20,15 @@ from __future__ import annotations
 import math
 from bisect import bisect_right
 from collections import defaultdict
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import timedelta
 
-from bot.digest.text import PostFeatures, features, post_features
+import numpy as np
+
+from bot.digest.dates import dates_named, different_dates, different_periods, period_starts
+from bot.digest.semantic import DEFAULT_SEMANTIC, Linkage, Matrix, SemanticParams, close_pairs
+from bot.digest.text import PostFeatures, clean_text, features, post_features
 from bot.models import Post, Story
 
 
@@ -54,6 +62,7 @@ class GroupingParams:
     anchor_containment: float = 0.75
     """Share of the smaller anchor set found in the other, enough when the shared anchors
     include a number (a date, a count): "Lukashenko … 14 March" in three languages."""
+    semantic: SemanticParams = field(default_factory=lambda: DEFAULT_SEMANTIC)
 
 
 DEFAULT_PARAMS = GroupingParams()
@@ -77,8 +86,15 @@ class _UnionFind:
             self.parent[max(ra, rb)] = min(ra, rb)
 
 
-def group_posts(posts: Sequence[Post], params: GroupingParams = DEFAULT_PARAMS) -> list[Story]:
-    """Stories of `posts`, each with its posts oldest first; stories in order of first post."""
+def group_posts(
+    posts: Sequence[Post],
+    params: GroupingParams = DEFAULT_PARAMS,
+    vectors: Mapping[int, Matrix] | None = None,
+) -> list[Story]:
+    """Stories of `posts`, each with its posts oldest first; stories in order of first post.
+
+    `vectors`: post id -> unit embedding vector, for the posts that have one.
+    """
     ordered = sorted(posts, key=lambda p: (p.date, p.id))
     all_feats = [post_features(p.text) for p in ordered]
     feats = [f.stems for f in all_feats]
@@ -88,6 +104,7 @@ def group_posts(posts: Sequence[Post], params: GroupingParams = DEFAULT_PARAMS) 
     totals = [sum(weights[s] for s in f) for f in feats]
 
     union = _UnionFind(len(ordered))
+    when = _Occasions(ordered)
     for members in _key_buckets(all_feats, weights, params).values():
         # members are indices in time order; compare each with later ones within the gap.
         member_times = [times[i] for i in members]
@@ -97,15 +114,105 @@ def group_posts(posts: Sequence[Post], params: GroupingParams = DEFAULT_PARAMS) 
             for j in members[pos + 1 : end]:
                 if union.find(i) == union.find(j):
                     continue
-                if _similar(feats[i], feats[j], totals[i], totals[j], weights, params) or (
-                    _same_anchors(all_feats[i], all_feats[j], weights, params)
-                ):
+                if (
+                    _similar(feats[i], feats[j], totals[i], totals[j], weights, params)
+                    or _same_anchors(all_feats[i], all_feats[j], weights, params)
+                ) and not when.differ(i, j):
                     union.union(i, j)
+
+    if vectors:
+        _join_on_meaning(ordered, all_feats, weights, vectors, union, params, when)
 
     stories: dict[int, list[Post]] = defaultdict(list)
     for index, post in enumerate(ordered):
         stories[union.find(index)].append(post)
     return [Story(posts=group) for _, group in sorted(stories.items())]
+
+
+def _join_on_meaning(
+    ordered: Sequence[Post],
+    feats: Sequence[PostFeatures],
+    weights: dict[str, float],
+    vectors: Mapping[int, Matrix],
+    union: _UnionFind,
+    params: GroupingParams,
+    when: _Occasions,
+) -> None:
+    """Merge stories whose posts are close in meaning (see `bot.digest.semantic`)."""
+    sem = params.semantic
+    members = [
+        i
+        for i, post in enumerate(ordered)
+        if post.id in vectors and len(clean_text(post.text)) >= sem.min_chars
+    ]
+    if len(members) < 2:
+        return
+    matrix = np.vstack([vectors[ordered[i].id] for i in members]).astype(np.float32)
+    times = [ordered[i].date.timestamp() for i in members]
+    pairs = close_pairs(times, matrix, sem.gap.total_seconds(), sem.weak, sem.block)
+    if not pairs:
+        return
+    linkage = Linkage(matrix.shape[1])
+    first: dict[int, float] = {}
+    last: dict[int, float] = {}
+    for row, i in enumerate(members):
+        root = union.find(i)
+        linkage.add(root, matrix[row])
+    for i, post in enumerate(ordered):
+        root = union.find(i)
+        stamp = post.date.timestamp()
+        first[root] = min(first.get(root, stamp), stamp)
+        last[root] = max(last.get(root, stamp), stamp)
+    n = len(ordered)
+    span = sem.max_span.total_seconds()
+    for cosine, a, b in pairs:
+        i, j = members[a], members[b]
+        ri, rj = union.find(i), union.find(j)
+        if ri == rj:
+            continue
+        if cosine < sem.strong and rarity(feats[i], feats[j], weights, n) < sem.anchor_rarity:
+            continue
+        if when.differ(i, j):
+            continue
+        if max(last[ri], last[rj]) - min(first[ri], first[rj]) > span:
+            continue
+        if linkage.mean_cosine(ri, rj) < sem.average:
+            continue
+        union.union(ri, rj)
+        keep, gone = (ri, rj) if union.find(ri) == ri else (rj, ri)
+        linkage.merge(keep, gone)
+        first[keep] = min(first.pop(gone), first[keep])
+        last[keep] = max(last.pop(gone), last[keep])
+
+
+class _Occasions:
+    """The dates and report periods each post names, read on demand: two posts that name
+    different days ("у ніч на 24 квітня" / "у ніч на 25 квітня"), or a night's and a day's
+    tally of one date, are different events however alike their words and meaning."""
+
+    def __init__(self, posts: Sequence[Post]) -> None:
+        self.posts = posts
+        self.seen: dict[int, tuple[frozenset[tuple[int, int]], frozenset[int]]] = {}
+
+    def of(self, index: int) -> tuple[frozenset[tuple[int, int]], frozenset[int]]:
+        found = self.seen.get(index)
+        if found is None:
+            text = self.posts[index].text
+            found = self.seen[index] = (dates_named(text), period_starts(text))
+        return found
+
+    def differ(self, i: int, j: int) -> bool:
+        (dates_i, periods_i), (dates_j, periods_j) = self.of(i), self.of(j)
+        return different_dates(dates_i, dates_j) or different_periods(periods_i, periods_j)
+
+
+def rarity(a: PostFeatures, b: PostFeatures, weights: dict[str, float], n: int) -> float:
+    """How rare the names and numbers two posts share are, whatever the window's size: each
+    shared anchor counts 1 when only these two posts have it, 0 when every post does."""
+    most = math.log((n + 1) / 2)
+    if most <= 0:
+        return 0.0
+    return sum(max(0.0, (weights[s] - 1.0) / most) for s in a.anchors & b.anchors)
 
 
 def _idf_weights(feats: Sequence[frozenset[str]]) -> dict[str, float]:

@@ -1,27 +1,37 @@
 """The digest pipeline: retrieve → group → rank → summarise → (verify) → a `Digest`.
 
-`build_digest` is the shell (reads the store, moves CPU work off the event loop);
-`stories_of` and `assemble_digest` are pure and testable alone.
+`build_digest` is the shell (reads the store, learns each channel's boilerplate, gets the
+posts' embeddings, moves CPU work off the event loop); `stories_of` and `assemble_digest`
+are pure and testable alone.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from collections.abc import Set as AbstractSet
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
+from bot.digest.boilerplate import learn_by_channel, strip_boilerplate
 from bot.digest.extractive import best_text, summarise_stories
 from bot.digest.grouping import group_posts
+from bot.digest.provenance import with_provenance
 from bot.digest.ranking import rank_stories
+from bot.digest.semantic import Matrix
 from bot.digest.topics import Topic
 from bot.digest.window import Window
 from bot.models import Citation, Digest, DigestItem, Post, SourceCount, Story
 
+if TYPE_CHECKING:
+    from bot.embeddings.base import Embedder
+    from bot.store import StoredVector, VectorRow
+
 DEFAULT_LIMIT = 10
+BOILERPLATE_SAMPLE = 200
+"""Newest posts per channel that its boilerplate is learned from."""
 
 
 @dataclass(slots=True)
@@ -58,9 +68,22 @@ class ExtractiveSummarizer:
         )
 
 
-def stories_of(posts: Sequence[Post]) -> list[Story]:
-    """Group and rank: the CPU-heavy, pure part of the pipeline."""
-    return rank_stories(group_posts(posts))
+def stories_of(posts: Sequence[Post], vectors: Mapping[int, Matrix] | None = None) -> list[Story]:
+    """Group, find copies, rank: the CPU-heavy, pure part of the pipeline."""
+    return rank_stories([with_provenance(s) for s in group_posts(posts, vectors=vectors)])
+
+
+def without_boilerplate(
+    posts: Sequence[Post], boilerplate: Mapping[int, frozenset[str]]
+) -> list[Post]:
+    """The posts as the digest reads them: each channel's boilerplate lines left out (the
+    stored text is not changed)."""
+    out = []
+    for post in posts:
+        keys = boilerplate.get(post.channel.id, frozenset())
+        text = strip_boilerplate(post.text, keys)
+        out.append(post if text is post.text else replace(post, text=text))
+    return out
 
 
 def with_text(stories: Sequence[Story]) -> list[Story]:
@@ -76,18 +99,34 @@ async def build_digest(
     limit: int = DEFAULT_LIMIT,
     summarizer: Summarizer | None = None,
     exclude_post_ids: AbstractSet[int] = frozenset(),
+    embedder: Embedder | None = None,
 ) -> Digest:
     """The digest of `topic` in `window`.
 
     `exclude_post_ids`: posts a chat has already received; a story made only of those is
     left out, a story with new reports stays (with all its posts cited).
+    `embedder`: group across languages with embeddings (stored ones, plus what is missing);
+    without one, or when it fails, stories are grouped by their words, with a note.
     """
     posts = await store.posts_in_window(window.since, window.until, topic.fts_query)
-    stories = with_text(await asyncio.to_thread(stories_of, posts))
+    channel_ids = list({p.channel.id: None for p in posts})
+    boilerplate = learn_by_channel(await store.recent_texts(channel_ids, BOILERPLATE_SAMPLE))
+    notes: list[str] = []
+    vectors: dict[int, Matrix] | None = None
+    if embedder is not None and posts:
+        from bot.embeddings.service import vectors_for
+
+        found = await vectors_for(store, embedder, posts, boilerplate)
+        vectors = found.vectors
+        if (note := found.note()) is not None:
+            notes.append(note)
+    readable = without_boilerplate(posts, boilerplate)
+    stories = with_text(await asyncio.to_thread(stories_of, readable, vectors))
     if exclude_post_ids:
         stories = [s for s in stories if any(p.id not in exclude_post_ids for p in s.posts)]
     chosen = stories[:limit]
     result = await (summarizer or ExtractiveSummarizer()).summarise(chosen, topic, window)
+    result.notes = [*notes, *result.notes]
     digest = assemble_digest(topic, window, now, len(posts), stories, result, limit)
     if not posts:
         latest = await store.latest_post(topic.fts_query, before=window.since)
@@ -101,6 +140,14 @@ class StoreReader(Protocol):
     async def posts_in_window(
         self, since: datetime, until: datetime, match: str | None = None
     ) -> list[Post]: ...
+
+    async def recent_texts(
+        self, channel_ids: Sequence[int], per_channel: int = 200
+    ) -> dict[int, list[str]]: ...
+
+    async def vectors_of(self, post_ids: Sequence[int], model: str) -> dict[int, StoredVector]: ...
+
+    async def store_vectors(self, model: str, vectors: Sequence[VectorRow]) -> int: ...
 
     async def latest_post(
         self, match: str | None = None, before: datetime | None = None

@@ -7,14 +7,24 @@ from pathlib import Path
 from bot.models import Channel
 from bot.store.base import Database
 from bot.store.chat import ChatStore, CitedChange, Subscription
+from bot.store.embeddings import EmbeddingsStore, PendingPost, StoredVector, VectorRow
 from bot.store.llm import LLMStore
 from bot.store.posts import PostsStore, UpsertResult
 from bot.store.sources import SourcesStore
 
-__all__ = ["CitedChange", "Store", "Subscription", "UpsertResult", "open_store"]
+__all__ = [
+    "CitedChange",
+    "PendingPost",
+    "Store",
+    "StoredVector",
+    "Subscription",
+    "UpsertResult",
+    "VectorRow",
+    "open_store",
+]
 
 
-class Store(PostsStore, SourcesStore, ChatStore, LLMStore):
+class Store(PostsStore, SourcesStore, ChatStore, LLMStore, EmbeddingsStore):
     """Everything wirebrief keeps: channels, posts, edits (and more as features arrive)."""
 
     def __init__(self, db: Database) -> None:

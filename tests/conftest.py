@@ -26,8 +26,12 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
             "BOT_TOKEN", "BOT_API_URL", "DATABASE_PATH", "SOURCES", "TME_URL",
             "ALLOWED_CHAT_IDS", "ADMIN_USER_IDS", "DIGEST_CHAT_IDS", "DIGEST_TIME", "TIMEZONE",
             "TOPICS_FILE", "OPENAI_API_KEY", "OPENAI_BASE_URL", "LLM_MODEL", "DIGEST_LANGUAGE",
+            "EMBEDDINGS_BASE_URL", "EMBEDDINGS_MODEL", "EMBEDDINGS_API_KEY",
         }:  # fmt: skip
             monkeypatch.delenv(name)
+    # Embedding a whole corpus takes minutes: tests group by words unless they are about
+    # embeddings, and those switch them on themselves (tests/embeddings, tests/digest).
+    monkeypatch.setenv("EMBEDDINGS", "off")
     monkeypatch.chdir(tmp_path)
 
 

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, tzinfo
 from typing import Any
 
-from bot.models import Citation, Digest, DigestItem, Source
+from bot.models import Citation, Digest, DigestItem, FigureReading, Source
 
 FORMATS = ("text", "markdown", "html", "json")
 HTML_MAX_LINKS_PER_ITEM = 12
@@ -37,11 +37,44 @@ def _span(item: DigestItem, tz: tzinfo) -> str:
 
 
 def confirmation(item: DigestItem) -> str:
-    """What a wire editor says about a story's support."""
+    """What a wire editor says about a story's support: how many channels, how many of them
+    reported on their own (forwards and verbatim copies are not confirmation)."""
     posts = f"{item.post_count} posts" if item.post_count > 1 else "1 post"
     if item.channel_count > 1:
+        independent = item.independent_count or item.channel_count
+        if independent < item.channel_count:
+            return f"{item.channel_count} channels, {independent} independent ({posts})"
         return f"{item.channel_count} channels ({posts})"
     return f"single source ({posts})" if item.post_count > 1 else "single source"
+
+
+def first_report(item: DigestItem, tz: tzinfo) -> str:
+    """ "first: @uniannet 14:15", for stories that more than one channel reported."""
+    if item.first is None or item.channel_count < 2:
+        return ""
+    return f"first: {item.first.channel} {when_text(item.first.date, tz)}"
+
+
+def _reading(reading: FigureReading, tz: tzinfo, link: bool) -> str:
+    when = when_text(reading.citation.date, tz)
+    if link:
+        return (
+            f"{reading.value} ({anchor(reading.citation.url, reading.citation.channel)} {h(when)})"
+        )
+    return f"{reading.value} ({reading.citation.channel}, {when})"
+
+
+def figure_lines(item: DigestItem, tz: tzinfo, link: bool = False) -> list[str]:
+    """ "killed: 4 (Kyiv Independent, 14 May 09:31); earlier 1 (…), 2 (…)": the latest figure
+    first, then the other reports, each with its source (HTML: linked to the post)."""
+    lines = []
+    for difference in item.figures:
+        *earlier, latest = difference.readings
+        line = f"{difference.kind}: {_reading(latest, tz, link)}"
+        if earlier:
+            line += "; earlier " + ", ".join(_reading(r, tz, link) for r in earlier)
+        lines.append(line)
+    return lines
 
 
 def _marks(item: DigestItem) -> str:
@@ -90,12 +123,19 @@ def render_text(digest: Digest, tz: tzinfo = UTC) -> str:
             lines.append(f"   - {digest.latest.channel}: {digest.latest.url}")
     for number, item in enumerate(digest.items, start=1):
         lines.append(f"{number}. {item.text}{_marks(item)}")
-        lines.append(f"   {confirmation(item)} · {_span(item, tz)}")
+        lines.append(f"   {_support(item, tz)}")
+        for figure in figure_lines(item, tz):
+            lines.append(f"   Figures differ: {figure}")
         for citation in item.citations:
             lines.append(f"   - {citation.channel}: {citation.url}")
         lines.append("")
     lines.extend(_footer_lines(digest))
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _support(item: DigestItem, tz: tzinfo) -> str:
+    parts = [confirmation(item), _span(item, tz), first_report(item, tz)]
+    return " · ".join(part for part in parts if part)
 
 
 def _footer_lines(digest: Digest) -> list[str]:
@@ -124,8 +164,10 @@ def render_markdown(digest: Digest, tz: tzinfo = UTC) -> str:
         links = ", ".join(f"[{md_escape(c.channel)}]({c.url})" for c in item.citations)
         lines.append(
             f"{number}. {md_escape(item.text)}{md_escape(_marks(item))}  \n"
-            f"   {confirmation(item)} · {_span(item, tz)} · {links}"
+            f"   {md_escape(_support(item, tz))} · {links}"
         )
+        for figure in figure_lines(item, tz):
+            lines.append(f"   Figures differ: {md_escape(figure)}  ")
     lines.append("")
     lines.extend(md_escape(line) for line in _footer_lines(digest))
     return "\n".join(lines).rstrip() + "\n"
@@ -180,10 +222,13 @@ def render_html_parts(digest: Digest, tz: tzinfo = UTC) -> list[str]:
             empty += " " + anchor(digest.latest.url, digest.latest.channel)
         parts.append(empty)
     for number, item in enumerate(digest.items, start=1):
+        figures = "".join(
+            f"\n<i>Figures differ:</i> {line}" for line in figure_lines(item, tz, link=True)
+        )
         parts.append(
             f"<b>{number}.</b> {h(item.text)}{h(_marks(item))}\n"
-            f"<i>{h(confirmation(item))} · {h(_span(item, tz))}</i> · "
-            f"{html_citations(item.citations)}"
+            f"<i>{h(_support(item, tz))}</i> · "
+            f"{html_citations(item.citations)}{figures}"
         )
     footer = _footer_lines(digest)
     if footer:
@@ -202,6 +247,10 @@ def _iso(value: datetime) -> str:
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
+def _citation_dict(c: Citation) -> dict[str, Any]:
+    return {"channel": c.channel, "message_id": c.message_id, "url": c.url, "date": _iso(c.date)}
+
+
 def digest_to_dict(digest: Digest) -> dict[str, Any]:
     return {
         "topic": digest.topic,
@@ -217,19 +266,24 @@ def digest_to_dict(digest: Digest) -> dict[str, Any]:
                 "text": item.text,
                 "channels": item.channel_count,
                 "posts": item.post_count,
+                "independent_channels": item.independent_count or item.channel_count,
                 "verified": item.verified,
                 "edited": item.edited,
+                "source": item.source,
+                "first": _citation_dict(item.first) if item.first else None,
+                "figures": [
+                    {
+                        "kind": f.kind,
+                        "latest": f.readings[-1].value,
+                        "readings": [
+                            {"value": r.value, **_citation_dict(r.citation)} for r in f.readings
+                        ],
+                    }
+                    for f in item.figures
+                ],
                 "first_date": _iso(item.first_date),
                 "last_date": _iso(item.last_date),
-                "citations": [
-                    {
-                        "channel": c.channel,
-                        "message_id": c.message_id,
-                        "url": c.url,
-                        "date": _iso(c.date),
-                    }
-                    for c in item.citations
-                ],
+                "citations": [_citation_dict(c) for c in item.citations],
             }
             for item in digest.items
         ],

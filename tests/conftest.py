@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 import pytest_asyncio
 
+from bot.embeddings.local import LocalEmbedder
 from bot.store import Store, open_store
 
 REPO = Path(__file__).resolve().parents[1]
@@ -92,6 +93,58 @@ async def store(tmp_path: Path) -> AsyncIterator[Store]:
 @pytest_asyncio.fixture
 async def corpus_store(corpus_db: Path) -> AsyncIterator[Store]:
     s = await open_store(corpus_db)
+    try:
+        yield s
+    finally:
+        await s.close()
+
+
+# ----- embeddings --------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def varta_dir(shared_dir: Path) -> Path:
+    path = shared_dir / "corpus" / "varta-2026-spring"
+    if not path.is_dir():
+        pytest.skip(f"the varta-2026-spring corpus is not at {path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def local_embedder() -> Iterator[LocalEmbedder]:
+    """The bundled multilingual model, loaded once per session (a real one, not a stub)."""
+    embedder = LocalEmbedder()
+    yield embedder
+
+
+@pytest.fixture(scope="session")
+def varta_db(
+    varta_dir: Path, local_embedder: LocalEmbedder, tmp_path_factory: pytest.TempPathFactory
+) -> Path:
+    """The varta corpus imported and embedded (every post), once per session: about a
+    minute and a half of the bundled model. Tests read it; a test that writes copies it."""
+    from bot.embeddings.service import backfill
+    from bot.ingest.importer import import_paths
+
+    path = tmp_path_factory.mktemp("varta") / "varta.db"
+
+    async def build() -> None:
+        store = await open_store(path)
+        try:
+            report = await import_paths(store, [varta_dir])
+            assert report.ok, report.rejected[:3]
+            done = await backfill(store, local_embedder)
+            assert done.problem is None and done.embedded == await store.count_posts(), done
+        finally:
+            await store.close()
+
+    asyncio.run(build())
+    return path
+
+
+@pytest_asyncio.fixture
+async def varta_store(varta_db: Path) -> AsyncIterator[Store]:
+    s = await open_store(varta_db)
     try:
         yield s
     finally:

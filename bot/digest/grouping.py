@@ -27,6 +27,7 @@ from datetime import timedelta
 import numpy as np
 
 from bot.digest.dates import dates_named, different_dates, different_periods, period_starts
+from bot.digest.kinds import is_roundup
 from bot.digest.semantic import DEFAULT_SEMANTIC, Linkage, Matrix, SemanticParams, close_pairs
 from bot.digest.text import PostFeatures, clean_text, features, post_features
 from bot.models import Post, Story
@@ -143,7 +144,9 @@ def _join_on_meaning(
     members = [
         i
         for i, post in enumerate(ordered)
-        if post.id in vectors and len(clean_text(post.text)) >= sem.min_chars
+        if post.id in vectors
+        and len(clean_text(post.text)) >= sem.min_chars
+        and not is_roundup(post.text)  # it reads like every story it lists
     ]
     if len(members) < 2:
         return

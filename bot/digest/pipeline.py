@@ -108,7 +108,39 @@ async def build_digest(
     `embedder`: group across languages with embeddings (stored ones, plus what is missing);
     without one, or when it fails, stories are grouped by their words, with a note.
     """
-    posts = await store.posts_in_window(window.since, window.until, topic.fts_query)
+    found = await gather_stories(store, window, topic.fts_query, embedder)
+    posts, stories, notes = found.posts, found.stories, found.notes
+    if exclude_post_ids:
+        stories = [s for s in stories if any(p.id not in exclude_post_ids for p in s.posts)]
+    chosen = stories[:limit]
+    result = await (summarizer or ExtractiveSummarizer()).summarise(chosen, topic, window)
+    result.notes = [*notes, *result.notes]
+    digest = assemble_digest(topic, window, now, len(posts), stories, result, limit)
+    if not posts:
+        latest = await store.latest_post(topic.fts_query, before=window.since)
+        if latest is not None:
+            digest.latest = Citation.of(latest)
+            digest.latest_text = best_text(Story([latest]), topic.pattern())
+    return digest
+
+
+@dataclass(slots=True)
+class Gathered:
+    """A window's posts, its ranked stories, and what the grouping wants the reader to know."""
+
+    posts: list[Post]
+    stories: list[Story]
+    notes: list[str] = field(default_factory=list)
+
+
+async def gather_stories(
+    store: StoreReader,
+    window: Window,
+    match: str | None = None,
+    embedder: Embedder | None = None,
+) -> Gathered:
+    """Retrieve, learn each channel's boilerplate, get the embeddings, group and rank."""
+    posts = await store.posts_in_window(window.since, window.until, match)
     channel_ids = list({p.channel.id: None for p in posts})
     boilerplate = learn_by_channel(await store.recent_texts(channel_ids, BOILERPLATE_SAMPLE))
     notes: list[str] = []
@@ -122,18 +154,7 @@ async def build_digest(
             notes.append(note)
     readable = without_boilerplate(posts, boilerplate)
     stories = with_text(await asyncio.to_thread(stories_of, readable, vectors))
-    if exclude_post_ids:
-        stories = [s for s in stories if any(p.id not in exclude_post_ids for p in s.posts)]
-    chosen = stories[:limit]
-    result = await (summarizer or ExtractiveSummarizer()).summarise(chosen, topic, window)
-    result.notes = [*notes, *result.notes]
-    digest = assemble_digest(topic, window, now, len(posts), stories, result, limit)
-    if not posts:
-        latest = await store.latest_post(topic.fts_query, before=window.since)
-        if latest is not None:
-            digest.latest = Citation.of(latest)
-            digest.latest_text = best_text(Story([latest]), topic.pattern())
-    return digest
+    return Gathered(posts, stories, notes)
 
 
 class StoreReader(Protocol):

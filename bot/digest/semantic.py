@@ -25,19 +25,20 @@ Matrix = npt.NDArray[np.float32]
 
 @dataclass(frozen=True, slots=True)
 class SemanticParams:
-    """Thresholds, tuned on labelled pairs of both shared corpora (tests/digest)."""
+    """Thresholds, tuned on 390 labelled pairs of both shared corpora (tests/digest/labels,
+    tests/digest/test_stories.py; docs/grouping.md has the figures)."""
 
     gap: timedelta = timedelta(hours=14)
     """Posts further apart than this are not joined on meaning: a night attack's reports
     run from the night to the evening; the next night's are a day later."""
     strong: float = 0.93
     """Cosine at which two posts are one event on meaning alone."""
-    weak: float = 0.88
+    weak: float = 0.89
     """Cosine at which two posts are one event if they also share rare anchors…"""
     anchor_rarity: float = 1.5
     """…of at least this rarity (see `grouping.rarity`: two names only they share, or
     three that a few other posts of the window have too)."""
-    average: float = 0.86
+    average: float = 0.88
     """Mean cosine between the members of two stories needed to merge them."""
     max_span: timedelta = timedelta(hours=30)
     """A story merged on meaning never spans more than this."""

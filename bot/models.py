@@ -216,3 +216,15 @@ class Source:
     @property
     def label(self) -> str:
         return f"@{self.username}" if self.username else f"channel #{self.channel_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelSummary:
+    """A stored channel at a glance: how many posts, over which dates, how they arrive."""
+
+    channel: Channel
+    posts: int
+    first_date: datetime | None
+    last_date: datetime | None
+    arrival: str
+    """"web preview", "channel posts", "web preview (removed)" or "import" (no source)."""

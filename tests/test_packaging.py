@@ -63,6 +63,8 @@ def test_make_test_says_what_it_skipped_and_why(tmp_path: Path) -> None:
 def test_ci_fails_when_the_shared_data_is_missing(tmp_path: Path) -> None:
     ci = (REPO / ".ci" / "run").read_text(encoding="utf-8")
     assert "WIREBRIEF_REQUIRE_SHARED=1" in ci
-    result = _pytest({"WIREBRIEF_SHARED": str(tmp_path / "absent"), "WIREBRIEF_REQUIRE_SHARED": "1"})
+    result = _pytest(
+        {"WIREBRIEF_SHARED": str(tmp_path / "absent"), "WIREBRIEF_REQUIRE_SHARED": "1"}
+    )
     assert result.returncode == 1, result.stdout[-2000:]
     assert "WIREBRIEF_REQUIRE_SHARED=1 requires it" in result.stdout

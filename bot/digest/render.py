@@ -12,7 +12,9 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, tzinfo
 from typing import Any
 
-from bot.models import Citation, Digest, DigestItem, Source
+from bot.digest.extractive import shorten
+from bot.digest.text import clean_text, strip_markup
+from bot.models import ChannelSummary, Citation, Digest, DigestItem, Post, Source
 
 FORMATS = ("text", "markdown", "html", "json")
 HTML_MAX_LINKS_PER_ITEM = 12
@@ -292,3 +294,25 @@ def source_lines(
             line += f"; {source.status_reason or source.last_error}"
         lines.append(line)
     return lines
+
+
+def channel_lines(channels: Sequence[ChannelSummary], tz: tzinfo = UTC) -> list[str]:
+    """One line per stored channel: posts, their date range, and how they arrive."""
+    lines = []
+    for summary in channels:
+        line = f"{summary.channel.name} ({summary.channel.handle}): {plural(summary.posts, 'post')}"
+        if summary.first_date and summary.last_date:
+            first = summary.first_date.astimezone(tz).strftime("%d %b %Y")
+            last = summary.last_date.astimezone(tz).strftime("%d %b %Y")
+            line += f", {first}" if first == last else f", {first} – {last}"
+        lines.append(f"{line}; {summary.arrival}")
+    return lines
+
+
+# ----- search -----------------------------------------------------------------------
+
+
+def search_excerpt(post: Post, limit: int) -> str:
+    """A post as a search result shows it: its words (no Markdown marks or bare links, as
+    in digests), on one line, cut at a word."""
+    return shorten(clean_text(post.text) or strip_markup(post.text) or post.text, limit)

@@ -29,6 +29,6 @@ class Store(PostsStore, SourcesStore, ChatStore, LLMStore):
         await self.db.close()
 
 
-async def open_store(path: Path | str) -> Store:
-    """Open (creating and migrating as needed) the database at `path`."""
-    return Store(await Database.open(path))
+async def open_store(path: Path | str, create: bool = True) -> Store:
+    """Open (creating, unless `create` is False, and migrating as needed) the database."""
+    return Store(await Database.open(path, create=create))

@@ -184,6 +184,12 @@ class Digest:
     latest: Citation | None = None
     """When the window is empty: the newest earlier post on the topic, if any."""
     latest_text: str = ""
+    offset: int = 0
+    """Stories shown on earlier pages: this page's items are numbered from offset + 1."""
+    remaining: int = 0
+    """Stories after this page's (what a "More" button would show)."""
+    stories_seen: int = 0
+    """Stories left out because the chat had received all their posts (daily digests)."""
 
 
 @dataclass(frozen=True, slots=True)

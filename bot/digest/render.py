@@ -65,13 +65,22 @@ def plural(count: int, word: str) -> str:
 
 
 def stats_line(digest: Digest) -> str:
-    return (
-        f"{plural(digest.posts_considered, 'post')}, {plural(digest.stories_found, 'story')}, "
-        f"summary: {digest.summarizer}"
-    ).replace("storys", "stories")
+    stories = plural(digest.stories_found, "story").replace("storys", "stories")
+    if digest.offset:
+        first, last = digest.offset + 1, digest.offset + len(digest.items)
+        shown = f"story {first}" if first == last else f"stories {first}–{last}"
+        stories = f"{shown} of {digest.stories_found}"
+    elif digest.stories_seen:
+        stories = (
+            stories.replace(" stor", " new stor") + f" ({digest.stories_seen} already received)"
+        )
+    return f"{plural(digest.posts_considered, 'post')}, {stories}, summary: {digest.summarizer}"
 
 
 def empty_line(digest: Digest, tz: tzinfo = UTC) -> str:
+    if digest.posts_considered and digest.stories_seen and not digest.stories_found:
+        posts = plural(digest.posts_considered, "post")
+        return f"Nothing new since the last digest ({posts}, all in stories you already received)."
     line = "Nothing reported on this topic in this window."
     if digest.latest is not None:
         line += (
@@ -90,7 +99,7 @@ def render_text(digest: Digest, tz: tzinfo = UTC) -> str:
         lines.append(empty_line(digest, tz))
         if digest.latest is not None:
             lines.append(f"   - {digest.latest.channel}: {digest.latest.url}")
-    for number, item in enumerate(digest.items, start=1):
+    for number, item in enumerate(digest.items, start=digest.offset + 1):
         lines.append(f"{number}. {item.text}{_marks(item)}")
         lines.append(f"   {confirmation(item)} · {_span(item, tz)}")
         for citation in item.citations:
@@ -122,7 +131,7 @@ def render_markdown(digest: Digest, tz: tzinfo = UTC) -> str:
         lines.append(md_escape(empty_line(digest, tz)))
         if digest.latest is not None:
             lines.append(f"[{md_escape(digest.latest.channel)}]({digest.latest.url})")
-    for number, item in enumerate(digest.items, start=1):
+    for number, item in enumerate(digest.items, start=digest.offset + 1):
         links = ", ".join(f"[{md_escape(c.channel)}]({c.url})" for c in item.citations)
         lines.append(
             f"{number}. {md_escape(item.text)}{md_escape(_marks(item))}  \n"
@@ -181,7 +190,7 @@ def render_html_parts(digest: Digest, tz: tzinfo = UTC) -> list[str]:
         if digest.latest is not None:
             empty += " " + anchor(digest.latest.url, digest.latest.channel)
         parts.append(empty)
-    for number, item in enumerate(digest.items, start=1):
+    for number, item in enumerate(digest.items, start=digest.offset + 1):
         parts.append(
             f"<b>{number}.</b> {h(item.text)}{h(_marks(item))}\n"
             f"<i>{h(confirmation(item))} · {h(_span(item, tz))}</i> · "

@@ -33,6 +33,8 @@ class Topic:
     terms: tuple[Term, ...]
     fts_query: str | None
     """None: every post of the window (the all-sources digest)."""
+    words: str = ""
+    """What the user typed, for an ad-hoc query (so a "More" button can ask again)."""
 
     @classmethod
     def everything(cls) -> Topic:
@@ -50,7 +52,10 @@ class Topic:
         terms = tuple(word_form_terms(text))
         query = " AND ".join(term.to_fts() for term in terms)
         words = " ".join(text.split())[:80]
-        return cls(name="query", title=f"“{words}”", description="", terms=terms, fts_query=query)
+        return cls(
+            name="query", title=f"“{words}”", description="", terms=terms, fts_query=query,
+            words=text,
+        )  # fmt: skip
 
     def pattern(self) -> re.Pattern[str]:
         """A regex finding the topic's terms in text, as FTS5 would (word starts, no case).

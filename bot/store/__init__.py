@@ -6,12 +6,12 @@ from pathlib import Path
 
 from bot.models import Channel
 from bot.store.base import Database
-from bot.store.chat import ChatStore, CitedChange, Subscription
+from bot.store.chat import ChatStore, CitedChange, DigestPage, Subscription
 from bot.store.llm import LLMStore
 from bot.store.posts import PostsStore, UpsertResult
 from bot.store.sources import SourcesStore
 
-__all__ = ["CitedChange", "Store", "Subscription", "UpsertResult", "open_store"]
+__all__ = ["CitedChange", "DigestPage", "Store", "Subscription", "UpsertResult", "open_store"]
 
 
 class Store(PostsStore, SourcesStore, ChatStore, LLMStore):

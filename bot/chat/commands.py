@@ -16,7 +16,7 @@ from telegram.constants import ChatAction
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
-from bot.chat.access import is_admin, services
+from bot.chat.access import addressed_to_other_bot, is_admin, services
 from bot.chat.arguments import (
     DigestRequest,
     clip,
@@ -565,6 +565,8 @@ async def stale_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     floods the chat), but the chat is told once, so nobody waits for it."""
     svc = services(context)
     chat_id = _chat_id(update)
+    if addressed_to_other_bot(_message(update).text or "", context.bot.username):
+        return  # `/belarus@otherbot`: not ours to answer, late or not
     last = svc.stale_told.get(chat_id)
     if last is not None and time.monotonic() - last < STALE_NOTICE_EVERY:
         return

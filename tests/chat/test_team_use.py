@@ -355,8 +355,9 @@ async def test_unknown_commands_in_a_private_chat_get_a_pointer_to_help(
 
 async def test_commands_from_a_backlog_get_one_line_and_fresh_ones_are_answered(bot: Bot) -> None:
     old = int((NOW - timedelta(hours=2)).timestamp())
-    for command in ("/belarus", "/belarus 3d", "/status"):
-        bot.say(command, date=old)
+    bot.say("/belarus@someotherbot", date=old)  # another bot's: no word from us
+    ours = [bot.say(command, date=old)["message"]["message_id"]
+            for command in ("/belarus", "/belarus 3d", "/status")]  # fmt: skip
     bot.say("/belarus", date=int(NOW.timestamp()))
     await bot.replies(2)
     texts = await settled(bot)
@@ -368,3 +369,5 @@ async def test_commands_from_a_backlog_get_one_line_and_fresh_ones_are_answered(
         == 1
     )
     assert len(digests_to(bot.api)) == 1 and len(texts) == 2
+    told = next(r for r in bot.api.calls("sendMessage") if "offline" in str(r.params["text"]))
+    assert told.params["reply_parameters"]["message_id"] == ours[0]

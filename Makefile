@@ -13,13 +13,15 @@ $(STAMP): pyproject.toml requirements-dev.lock
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements-dev.lock
-	$(BIN)/python -m pip install --quiet --no-deps -e .
+	# setuptools announces every editable install of a mapped layout (prompts/ ships as
+	# bot.prompts) with a ten-line "Editable installation" notice; it is information only.
+	PYTHONWARNINGS="ignore:Editable installation" $(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
 demo: $(STAMP)         ## the built-in sample: import it and print the Belarus digest
 	$(BIN)/wirebrief demo
 
-test: $(STAMP)         ## every test except the optional real-model one
+test: $(STAMP)         ## every test except the optional real-model one; skips are listed with why
 	$(BIN)/python -m pytest -q
 
 test-fast: $(STAMP)    ## skip the slow tests (process kills, load)

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import functools
 import json
 import logging
+import os
 import sqlite3
 import sys
 import tempfile
@@ -17,14 +20,16 @@ from typing import Any
 from bot import __version__
 from bot.config import Settings, load_settings, normalise_username
 from bot.digest.pipeline import DEFAULT_LIMIT, build_digest
-from bot.digest.render import FORMATS, render, source_lines
-from bot.digest.topics import Topic, load_topics, resolve_topic
+from bot.digest.render import FORMATS, channel_lines, render, search_excerpt, source_lines
+from bot.digest.topics import Topic, default_topics_path, load_topics, resolve_topic
 from bot.digest.window import parse_time, resolve_window
 from bot.errors import WirebriefError
 from bot.ingest.importer import ImportReport, import_paths
+from bot.ingest.imports import find_import_files, read_import_file
 from bot.logs import RedactingFilter, setup_logging
+from bot.models import IncomingPost, Post
 from bot.store import Store, open_store
-from bot.store.fts import match_all_words
+from bot.store.fts import match_word_forms
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -34,12 +39,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"wirebrief {__version__}")
     parser.add_argument("--db", type=Path, help="database file (overrides DATABASE_PATH)")
+    # `--db` after the command too (`wirebrief digest belarus --db x.db`); SUPPRESS keeps a
+    # `--db` given before the command when none follows it.
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--db", type=Path, default=argparse.SUPPRESS, help="database file (overrides DATABASE_PATH)"
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    add = functools.partial(sub.add_parser, parents=[common])
 
-    demo = sub.add_parser("demo", help="import the built-in sample and print its digest")
+    demo = add("demo", help="import the built-in sample and print its digest")
     demo.add_argument("--format", choices=FORMATS, default="text")
 
-    imp = sub.add_parser("import", help="import Telegram Desktop exports or JSON/JSONL posts")
+    imp = add("import", help="import Telegram Desktop exports or JSON/JSONL posts")
     imp.add_argument("paths", nargs="+", type=Path, metavar="PATH")
     imp.add_argument("--quiet", action="store_true", help="no progress bar")
     imp.add_argument(
@@ -52,10 +64,13 @@ def build_parser() -> argparse.ArgumentParser:
         "its numeric id; with this, its posts join the channel's web preview posts)",
     )  # fmt: skip
 
-    digest = sub.add_parser("digest", help="print a cited digest of a topic or a query")
+    digest = add("digest", help="print a cited digest of a topic or a query")
     what = digest.add_mutually_exclusive_group(required=True)
     what.add_argument("topic", nargs="?", help="a topic name (see `wirebrief topics`)")
     what.add_argument("--query", help="free text to digest instead of a topic")
+    what.add_argument(
+        "--all", action="store_true", help="every post of every channel: the top stories of all"
+    )
     digest.add_argument("--since", help="ISO date/time or a span back from now (24h, 3d, 1w)")
     digest.add_argument("--until", help="ISO date/time or a span back from now; default now")
     digest.add_argument(
@@ -63,38 +78,43 @@ def build_parser() -> argparse.ArgumentParser:
     )
     digest.add_argument("--format", choices=FORMATS, default="text")
 
-    search = sub.add_parser("search", help="find stored posts, newest first")
+    search = add("search", help="find stored posts, newest first")
     search.add_argument("query", nargs="+")
     search.add_argument("--since", help="ISO date/time or a span (24h, 3d, 1w)")
     search.add_argument("--limit", type=bounded(1, 1000), default=20)
 
-    export = sub.add_parser("export", help="write stored posts as JSON Lines to stdout")
+    export = add("export", help="write stored posts as JSON Lines to stdout")
     export.add_argument("--channel", help="a channel username or numeric id")
     export.add_argument("--since")
     export.add_argument("--until")
 
-    embed = sub.add_parser(
-        "embed", help="compute the embeddings of stored posts that lack one (resumable)"
-    )
+    embed = add("embed", help="compute the embeddings of stored posts that lack one (resumable)")
     embed.add_argument("--limit", type=bounded(1, 10_000_000), default=None, metavar="N")
     embed.add_argument("--quiet", action="store_true", help="no progress bar")
 
-    sub.add_parser("topics", help="list the topics and their terms")
+    topics = add("topics", help="list the topics and their terms")
+    topics.add_argument(
+        "--dump", action="store_true",
+        help="print the shipped topics file (a start for TOPICS_FILE, which extends it)",
+    )  # fmt: skip
 
-    sub.add_parser("sources", help="the channels polled and their health")
+    add("sources", help="the channels polled and their health")
 
-    sub.add_parser("run", help="run the bot, the channel poller and the daily digests")
+    add("run", help="run the bot, the channel poller and the daily digests")
 
-    health = sub.add_parser("health", help="exit 0 when the database and polling are healthy")
+    health = add("health", help="exit 0 when the database and polling are healthy")
     health.add_argument(
         "--max-poll-age", type=int, default=None, metavar="SECONDS",
         help="longest time without a successful poll (default: 3 poll intervals + 10 min)",
     )  # fmt: skip
 
-    backup = sub.add_parser("backup", help="an online, consistent copy of the database")
-    backup.add_argument("path", type=Path, help="a file, or a folder for a time-stamped file")
+    backup = add("backup", help="an online, consistent copy of the database")
+    backup.add_argument(
+        "path", help="a file, or a folder (an existing one, or any path ending in /) for a "
+        "time-stamped file",
+    )  # fmt: skip
 
-    ingest = sub.add_parser("ingest", help="poll the sources (SOURCES and those added in the bot)")
+    ingest = add("ingest", help="poll the sources (SOURCES and those added in the bot)")
     ingest.add_argument(
         "--once", action="store_true", required=True, help="poll every source once and exit"
     )
@@ -126,11 +146,24 @@ def main(argv: list[str] | None = None) -> int:
         )
         handler = COMMANDS[args.command]
         return asyncio.run(handler(args, settings))
+    except BrokenPipeError:
+        return quiet_broken_pipe()
     except KeyboardInterrupt:
         print("wirebrief: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
     except Exception as exc:
         return report_failure(exc, redactor)
+
+
+def quiet_broken_pipe() -> int:
+    """`wirebrief export | head -1`: the reader has what it wanted; stop without a word.
+
+    Python would report the failed flush of stdout at exit, so stdout goes to /dev/null.
+    """
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    return EXIT_OK
 
 
 def report_failure(exc: Exception, redactor: RedactingFilter) -> int:
@@ -182,8 +215,12 @@ def _topics(settings: Settings) -> dict[str, Topic]:
     return load_topics(settings.topics_file)
 
 
-async def _with_store(settings: Settings, work: Callable[[Store], Awaitable[int]]) -> int:
-    store = await open_store(settings.database_path)
+async def _with_store(
+    settings: Settings, work: Callable[[Store], Awaitable[int]], create: bool = True
+) -> int:
+    """Run `work` on the database. Commands that only read pass `create=False`: a
+    mistyped --db is then one line and exit 2, never a new empty database."""
+    store = await open_store(settings.database_path, create=create)
     try:
         return await work(store)
     finally:
@@ -194,11 +231,14 @@ async def _with_store(settings: Settings, work: Callable[[Store], Awaitable[int]
 
 
 async def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
+    try:
+        username = normalise_username(args.username) if args.username else None
+    except ValueError as exc:
+        raise WirebriefError(f"--username: {exc}") from None
+    if username:
+        await asyncio.to_thread(_refuse_username_for_several_channels, args.paths, username)
+
     async def work(store: Store) -> int:
-        try:
-            username = normalise_username(args.username) if args.username else None
-        except ValueError as exc:
-            raise WirebriefError(f"--username: {exc}") from None
         report = await _import_with_progress(store, args.paths, args.quiet, username)
         _print_report(report)
         if not args.no_embed and report.counts.inserted + report.counts.edited > 0:
@@ -206,6 +246,24 @@ async def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
         return 0 if report.ok else 1
 
     return await _with_store(settings, work)
+
+
+def _refuse_username_for_several_channels(paths: list[Path], username: str) -> None:
+    """`--username` names the one channel of an export that gives only its numeric id.
+    Over input holding several such channels it would merge them all into one (and record
+    their different posts with the same ids as edits), so it is refused before anything
+    is written."""
+    peer_ids: set[int | None] = set()
+    for path in find_import_files(paths):
+        for item in read_import_file(path):
+            if isinstance(item, IncomingPost) and item.channel.username is None:
+                peer_ids.add(item.channel.peer_id)
+                if len(peer_ids) > 1:
+                    raise WirebriefError(
+                        f"--username @{username} names one channel, but the input holds "
+                        "several channels known only by their numeric ids; import them "
+                        "without --username, or one export at a time with its own"
+                    )
 
 
 async def _import_with_progress(
@@ -294,10 +352,19 @@ async def cmd_embed(args: argparse.Namespace, settings: Settings) -> int:
 
 async def cmd_digest(args: argparse.Namespace, settings: Settings) -> int:
     topics = _topics(settings)
-    topic = resolve_topic(topics, args.topic) if args.topic else Topic.adhoc(args.query)
-    if args.topic and topic.name == "query":
-        known = ", ".join(sorted(topics))
-        raise WirebriefError(f"no topic {args.topic!r}; topics: {known}; or use --query TEXT")
+    known = ", ".join(sorted(topics))
+    if args.all:
+        topic = Topic.everything()
+    elif args.topic is not None:
+        if not args.topic.strip():
+            raise WirebriefError(f"give a topic ({known}), --query TEXT or --all")
+        topic = resolve_topic(topics, args.topic)
+        if topic.name == "query":
+            raise WirebriefError(
+                f"no topic {args.topic[:40]!r}; topics: {known}; or use --query TEXT"
+            )
+    else:
+        topic = Topic.adhoc(args.query)
     now = _now()
     window = resolve_window(now, args.since, args.until, settings.tz)
 
@@ -318,31 +385,37 @@ async def cmd_digest(args: argparse.Namespace, settings: Settings) -> int:
         sys.stdout.write(render(digest, args.format, settings.tz))
         return 0
 
-    return await _with_store(settings, work)
+    return await _with_store(settings, work, create=False)
 
 
 async def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
-    match = match_all_words(" ".join(args.query))
+    match = match_word_forms(" ".join(args.query))
     since = parse_time(args.since, _now(), settings.tz) if args.since else None
+
+    def line(post: Post) -> str:
+        when = post.date.astimezone(settings.tz).strftime("%Y-%m-%d %H:%M")
+        return f"{when}  {post.channel.name}  {post.url}\n    {search_excerpt(post, 160)}"
 
     async def work(store: Store) -> int:
         posts = await store.search(match, since=since, limit=max(1, args.limit))
         if not posts:
-            print("No stored post matches.")
+            earlier = await store.latest_post(match, before=since) if since else None
+            if earlier is None:
+                print("No stored post matches.")
+            else:
+                print("No post since then matches; the latest earlier one:")
+                print(line(earlier))
         for post in posts:
-            when = post.date.astimezone(settings.tz).strftime("%Y-%m-%d %H:%M")
-            text = " ".join(post.text.split())
-            text = text if len(text) <= 160 else text[:159] + "…"
-            print(f"{when}  {post.channel.name}  {post.url}\n    {text}")
+            print(line(post))
         return 0
 
-    return await _with_store(settings, work)
+    return await _with_store(settings, work, create=False)
 
 
 async def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     now = _now()
     since = parse_time(args.since, now, settings.tz) if args.since else None
-    until = parse_time(args.until, now, settings.tz) if args.until else None
+    until = parse_time(args.until, now, settings.tz, end_of_day=True) if args.until else None
 
     async def work(store: Store) -> int:
         channel_id = None
@@ -367,7 +440,7 @@ async def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
             sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
         return 0
 
-    return await _with_store(settings, work)
+    return await _with_store(settings, work, create=False)
 
 
 async def _find_channel(store: Store, name: str) -> Any:
@@ -381,6 +454,9 @@ async def _find_channel(store: Store, name: str) -> Any:
 
 
 async def cmd_topics(args: argparse.Namespace, settings: Settings) -> int:
+    if args.dump:
+        sys.stdout.write(default_topics_path().read_text(encoding="utf-8"))
+        return 0
     for topic in _topics(settings).values():
         print(f"/{topic.name}  {topic.title}: {topic.description}")
         print("    " + ", ".join(str(term) for term in topic.terms))
@@ -421,13 +497,18 @@ async def cmd_sources(args: argparse.Namespace, settings: Settings) -> int:
     async def work(store: Store) -> int:
         await store.sync_config_sources(settings.sources)
         sources = await store.sources(enabled_only=False)
+        channels = await store.channel_summaries()
         if not sources:
-            print("No sources. Set SOURCES=operativnoZSU,noel_reports,… or /addsource in the bot.")
+            print("No polled sources. Set SOURCES=operativnoZSU,noel_reports,… or /addsource.")
         for line in source_lines(sources, settings.tz):
+            print(line)
+        if channels:
+            print(f"\nStored channels ({len(channels)}):")
+        for line in channel_lines(channels, settings.tz):
             print(line)
         return 0
 
-    return await _with_store(settings, work)
+    return await _with_store(settings, work, create=False)
 
 
 async def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
@@ -464,7 +545,8 @@ async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
 async def cmd_health(args: argparse.Namespace, settings: Settings) -> int:
     from bot.health import check_health
 
-    if not settings.database_path.exists():
+    # Exit 1, not 2, even for a missing file: Docker reserves a HEALTHCHECK's exit 2.
+    if not settings.database_path.is_file():
         print(f"unhealthy: no database at {settings.database_path}")
         return 1
     seconds = args.max_poll_age or 3 * settings.poll_interval_seconds + 600
@@ -481,7 +563,10 @@ async def cmd_health(args: argparse.Namespace, settings: Settings) -> int:
 async def cmd_backup(args: argparse.Namespace, settings: Settings) -> int:
     from bot.store.backup import backup_database
 
-    result = await asyncio.to_thread(backup_database, settings.database_path, args.path)
+    folder = args.path.endswith(("/", os.sep))
+    result = await asyncio.to_thread(
+        backup_database, settings.database_path, Path(args.path), folder
+    )
     print(f"backed up {result.posts} posts ({result.bytes / 1e6:.1f} MB) to {result.path}")
     return 0
 

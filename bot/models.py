@@ -225,6 +225,12 @@ class Digest:
     latest: Citation | None = None
     """When the window is empty: the newest earlier post on the topic, if any."""
     latest_text: str = ""
+    offset: int = 0
+    """Stories shown on earlier pages: this page's items are numbered from offset + 1."""
+    remaining: int = 0
+    """Stories after this page's (what a "More" button would show)."""
+    stories_seen: int = 0
+    """Stories left out because the chat had received all their posts (daily digests)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -257,3 +263,15 @@ class Source:
     @property
     def label(self) -> str:
         return f"@{self.username}" if self.username else f"channel #{self.channel_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelSummary:
+    """A stored channel at a glance: how many posts, over which dates, how they arrive."""
+
+    channel: Channel
+    posts: int
+    first_date: datetime | None
+    last_date: datetime | None
+    arrival: str
+    """"web preview", "channel posts", "web preview (removed)" or "import" (no source)."""

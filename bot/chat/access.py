@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import logging
 import time
+from typing import Any
 
 from telegram import Update
 from telegram.error import TelegramError
-from telegram.ext import ApplicationHandlerStop, ContextTypes, filters
+from telegram.ext import ApplicationHandlerStop, CallbackQueryHandler, ContextTypes, filters
 
 from bot.chat.services import BotServices
 from bot.config import Settings
@@ -37,9 +38,32 @@ def services(context: ContextTypes.DEFAULT_TYPE) -> BotServices:
     return found
 
 
-def allowed_chats(settings: Settings) -> filters.BaseFilter:
+def allowed_chats(settings: Settings) -> filters.MessageFilter:
     """Matches updates from the allowed chats only; with none configured, matches nothing."""
     return filters.Chat(chat_id=settings.allowed_chat_ids)
+
+
+class AllowedCallbackQueryHandler(CallbackQueryHandler):  # type: ignore[type-arg]
+    """A CallbackQueryHandler that carries the chat filter the command handlers carry.
+
+    python-telegram-bot's filters look at messages only (a button press is not one), and
+    CallbackQueryHandler takes no filter: so the filter is applied here to the message
+    the button is under, and a press without one (an inline message) matches nothing.
+    """
+
+    def __init__(
+        self, callback: Any, chat_filter: filters.MessageFilter, pattern: str | None = None
+    ) -> None:
+        super().__init__(callback, pattern=pattern)
+        self.chat_filter = chat_filter
+
+    def check_update(self, update: object) -> bool | object | None:
+        if not (isinstance(update, Update) and update.callback_query):
+            return None
+        message = update.callback_query.message
+        if message is None or not self.chat_filter.filter(message):  # type: ignore[arg-type]
+            return None
+        return super().check_update(update)
 
 
 def addressed_to_other_bot(text: str, bot_username: str | None) -> bool:
@@ -51,7 +75,8 @@ def addressed_to_other_bot(text: str, bot_username: str | None) -> bool:
 
 
 async def gate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Runs before every handler (group -1): stops updates from chats that are not allowed."""
+    """Runs before every handler (group -1): stops updates from chats that are not allowed,
+    button presses included."""
     if update.channel_post or update.edited_channel_post:
         return  # the channel-post handler checks its own sources
     chat = update.effective_chat
@@ -59,6 +84,10 @@ async def gate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if chat is not None and chat.id in svc.settings.allowed_chat_ids:
         return
     try:
+        if update.callback_query is not None:
+            # A button under an old message of a chat no longer allowed (or an inline
+            # one): the spinner stops, nothing else.
+            await update.callback_query.answer()
         await _refuse(update, context, svc)
     except TelegramError as exc:
         log.warning(

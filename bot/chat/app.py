@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import logging
+import re
 from zoneinfo import ZoneInfo
 
-from telegram import BotCommand, LinkPreviewOptions, Update
+from telegram import BotCommand, LinkPreviewOptions, Message, Update
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
 from telegram.ext import (
@@ -21,9 +22,9 @@ from telegram.ext import (
 )
 
 from bot.chat import commands
-from bot.chat.access import allowed_chats, gate, services
+from bot.chat.access import AllowedCallbackQueryHandler, allowed_chats, gate, services
 from bot.chat.daily import TICK_SECONDS, daily_tick, sync_configured
-from bot.chat.services import BotServices
+from bot.chat.services import MORE_PREFIX, BotServices, Clock
 from bot.errors import ConfigError
 from bot.ingest.channel_posts import post_from_message
 
@@ -33,7 +34,7 @@ log = logging.getLogger(__name__)
 NEW_MESSAGES = filters.UpdateType.MESSAGE
 
 STATIC_COMMANDS = [
-    ("digest", "Digest of a topic or any words: /digest Minsk 3d"),
+    ("digest", "Top stories of every source, or of a topic or words: /digest Minsk 3d"),
     ("search", "Posts with these words, newest first: /search Кукурики"),
     ("topics", "The topics and their terms"),
     ("sources", "The channels read, and their health"),
@@ -67,6 +68,7 @@ def build_application(svc: BotServices, tick_seconds: float = TICK_SECONDS) -> A
         .build()
     )
     app.bot_data["services"] = svc
+    app.add_handler(TypeHandler(Update, track), group=-2)
     app.add_handler(TypeHandler(Update, gate), group=-1)
     app.add_handler(
         MessageHandler(
@@ -74,7 +76,12 @@ def build_application(svc: BotServices, tick_seconds: float = TICK_SECONDS) -> A
         )
     )
     # The gate stops strangers first; every command also carries the same check as a filter.
-    ours = NEW_MESSAGES & allowed_chats(settings)
+    chats = allowed_chats(settings)
+    ours = NEW_MESSAGES & chats
+    # First in its group: a command from a backlog is told it is old, never answered.
+    app.add_handler(
+        MessageHandler(ours & filters.COMMAND & Stale(svc.clock), commands.stale_command)
+    )
     for topic in svc.topics.values():
         app.add_handler(CommandHandler(topic.name, commands.topic_command(topic), ours))
     for name, handler in (
@@ -92,10 +99,38 @@ def build_application(svc: BotServices, tick_seconds: float = TICK_SECONDS) -> A
         ("subscriptions", commands.subscriptions_command),
     ):
         app.add_handler(CommandHandler(name, handler, ours))
+    app.add_handler(
+        AllowedCallbackQueryHandler(
+            commands.more_button, chats, pattern=rf"^{re.escape(MORE_PREFIX)}\d{{1,18}}$"
+        )
+    )
+    # Last: a command none of the above knows, in a private chat, gets a pointer to /help.
+    app.add_handler(
+        MessageHandler(ours & filters.COMMAND & filters.ChatType.PRIVATE, commands.unknown_command)
+    )
     app.add_error_handler(on_error)
     assert app.job_queue is not None, "install python-telegram-bot[job-queue]"
     app.job_queue.run_repeating(daily_tick, interval=tick_seconds, first=1.0, name="daily")
     return app
+
+
+class Stale(filters.MessageFilter):
+    """Messages sent more than STALE_AFTER before `clock()` (the bot's clock, the real one
+    outside tests): Telegram dates messages when they are sent, so after downtime the
+    backlog is old."""
+
+    def __init__(self, clock: Clock) -> None:
+        super().__init__(name="Stale")
+        self.clock = clock
+
+    def filter(self, message: Message) -> bool:
+        return self.clock() - message.date > commands.STALE_AFTER
+
+
+async def track(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Group -2, before everything: the task handling this update is work in progress,
+    which a stop that takes too long cancels (see `runner.stop_bot`)."""
+    services(context).track_current_task()
 
 
 def command_menu(svc: BotServices) -> list[BotCommand]:

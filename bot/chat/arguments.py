@@ -1,9 +1,10 @@
-"""Command arguments: words and an optional trailing span (`/belarus 3d`)."""
+"""Command arguments: words, then an optional span (`3d`) and `all`, in either order."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 
 from bot.digest.window import DEFAULT_SPAN, looks_like_span, parse_span
@@ -11,14 +12,43 @@ from bot.errors import SpanError
 
 TIME_RE = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 MAX_ARGUMENT_CHARS = 200
+ALL_WORD = "all"
+
+
+@dataclass(frozen=True, slots=True)
+class DigestRequest:
+    """What `/belarus 9d all` or `/digest Minsk 3d` asks for."""
+
+    words: list[str]
+    span: timedelta
+    all_stories: bool = False
+
+
+def parse_digest_args(args: Sequence[str], allow_all: bool = True) -> DigestRequest:
+    """Words, then a span and (with `allow_all`) the word `all` at the end, in any order.
+
+    A trailing argument shaped like a span is always a span, so `-5h` or `99999d` is a
+    clear error (SpanError) rather than a word of the query or a silent 24 hours.
+    """
+    words = [a for a in args if a.strip()]
+    span: timedelta | None = None
+    all_stories = False
+    while words:
+        last = words[-1].strip()
+        if span is None and looks_like_span(last):
+            span = parse_span(last)
+        elif allow_all and not all_stories and last.lower() == ALL_WORD:
+            all_stories = True
+        else:
+            break
+        words.pop()
+    return DigestRequest(words, span or DEFAULT_SPAN, all_stories)
 
 
 def split_span(args: Sequence[str]) -> tuple[list[str], timedelta]:
     """Words and the span; the span is the last argument when it looks like one."""
-    words = [a for a in args if a.strip()]
-    if words and looks_like_span(words[-1]):
-        return words[:-1], parse_span(words[-1])
-    return words, DEFAULT_SPAN
+    request = parse_digest_args(args, allow_all=False)
+    return request.words, request.span
 
 
 def parse_time_of_day(text: str) -> str:

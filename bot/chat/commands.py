@@ -5,27 +5,36 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import UTC, timedelta
 from typing import Any
 
-from telegram import Message, ReplyParameters, Update
+from telegram import CallbackQuery, InlineKeyboardMarkup, Message, ReplyParameters, Update
 from telegram.constants import ChatAction
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
-from bot.chat.access import is_admin, services
-from bot.chat.arguments import clip, parse_time_of_day, split_span
+from bot.chat.access import addressed_to_other_bot, is_admin, services
+from bot.chat.arguments import (
+    DigestRequest,
+    clip,
+    parse_digest_args,
+    parse_time_of_day,
+    split_span,
+)
 from bot.chat.messages import pack_messages
-from bot.chat.services import BotServices, Composed
+from bot.chat.services import MORE_PREFIX, PAGE_KEEP, BotServices, Composed
 from bot.config import normalise_username
 from bot.digest.extractive import shorten
-from bot.digest.render import anchor, h, source_lines, when_text
+from bot.digest.pipeline import DEFAULT_LIMIT
+from bot.digest.render import anchor, channel_lines, h, search_excerpt, source_lines, when_text
 from bot.digest.topics import Topic, resolve_topic
 from bot.digest.window import Window
-from bot.errors import WirebriefError
-from bot.store.fts import match_all_words
+from bot.errors import SpanError, WirebriefError
+from bot.models import Post, Source
+from bot.store.fts import match_word_forms
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +42,13 @@ PLACEHOLDER_AFTER = 1.5  # seconds of work before the chat sees a "working on it
 TYPING_EVERY = 4.5  # Telegram shows "typing…" for about five seconds
 SEARCH_LIMIT = 10
 MAX_ERROR_REPLY = 300  # an error never echoes a long argument back
+ALL_STORIES = 50  # `/belarus 9d all`: this many stories at once; More shows the rest
+MAX_WAITING = 3  # digest requests that may wait for their turn in one chat
+TOPIC_TERMS_SHOWN = 12
+STALE_AFTER = timedelta(minutes=5)
+"""A command older than this (sent while the bot was down) is not answered, see
+`stale_command`."""
+STALE_NOTICE_EVERY = 600.0
 
 Handler = Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]]
 
@@ -67,48 +83,85 @@ def with_user_errors(handler: Handler) -> Handler:
 
 
 def topic_command(topic: Topic) -> Handler:
-    """/<topic> [span]."""
+    """/<topic> [span] [all]."""
+    usage = f"Usage: /{topic.name} [12h|3d|1w] [all], e.g. /{topic.name} 3d"
 
     @with_user_errors
     async def handle(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        _, span = split_span(context.args or [])
-        await send_digest(update, context, topic, span)
+        try:
+            request = parse_digest_args(context.args or [])
+            if request.words:
+                raise SpanError(f"{request.words[-1][:20]!r} is not a span: use e.g. 12h, 3d or 1w")
+        except SpanError as exc:
+            await reply(update, f"{h(str(exc))}\n{usage}")
+            return
+        await send_digest(update, context, topic, request)
 
     return handle
 
 
+DIGEST_USAGE = (
+    "Usage: /digest [topic or words] [12h|3d|1w] [all], e.g. /digest Minsk 3d; "
+    "/digest alone: the top stories of every source"
+)
+
+
 @with_user_errors
 async def digest_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """/digest <topic or free text> [span]."""
-    words, span = split_span(context.args or [])
-    if not words:
-        await reply(
-            update, "Usage: /digest &lt;topic or words&gt; [12h|3d|1w], e.g. /digest Minsk 3d"
-        )
+    """/digest [topic or free text] [span] [all]; with no words, every source."""
+    try:
+        request = parse_digest_args(context.args or [])
+    except SpanError as exc:
+        await reply(update, f"{h(str(exc))}\n{DIGEST_USAGE}")
         return
-    topic = resolve_topic(services(context).topics, clip(" ".join(words)))
-    await send_digest(update, context, topic, span)
+    if request.words:
+        topic = resolve_topic(services(context).topics, clip(" ".join(request.words)))
+    else:
+        topic = Topic.everything()
+    await send_digest(update, context, topic, request)
 
 
 async def send_digest(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, topic: Topic, span: timedelta
+    update: Update, context: ContextTypes.DEFAULT_TYPE, topic: Topic, request: DigestRequest
 ) -> None:
+    """One digest at a time per chat: a request made while another is made or within the
+    cooldown waits for its turn (a few per chat; more are turned away with one line)."""
     svc = services(context)
     chat_id = _chat_id(update)
-    wait = svc.cooldown_left(chat_id)
-    if wait > 0:
-        await reply(update, f"One digest at a time: try again in {wait:.0f} s.")
+    waiting = svc.waiting.get(chat_id, 0)
+    if waiting >= MAX_WAITING:
+        await reply(
+            update,
+            f"{waiting} digests are already waiting in this chat: ask again once they are here.",
+        )
         return
-    svc.start_cooldown(chat_id)
-    now = svc.clock()
-    window = Window(now - span, now)
-    async with svc.chat_lock(chat_id):
-        progress = await _compose_showing_progress(update, context, svc, topic, window)
-        await deliver(
-            context, chat_id, progress.result.messages, placeholder=progress.placeholder,
-            answering=_message(update),
-        )  # fmt: skip
-        await svc.record(chat_id, topic, "command", progress.result)
+    busy = svc.chat_lock(chat_id).locked() or svc.cooldown_left(chat_id) > 0
+    svc.waiting[chat_id] = waiting + 1
+    counted = True
+    try:
+        placeholder = None
+        if busy:
+            placeholder = await reply(update, f"Next in line: {h(topic.title)}…")
+        async with svc.chat_lock(chat_id):
+            svc.waiting[chat_id] -= 1
+            counted = False
+            if (pause := svc.cooldown_left(chat_id)) > 0:
+                await asyncio.sleep(pause)
+            svc.start_cooldown(chat_id)
+            now = svc.clock()
+            window = Window(now - request.span, now)
+            limit = ALL_STORIES if request.all_stories else DEFAULT_LIMIT
+            progress = await _compose_showing_progress(
+                update, context, svc, topic, window, limit, placeholder
+            )
+            await deliver(
+                context, chat_id, progress.result.messages, placeholder=progress.placeholder,
+                answering=_message(update), markup=progress.result.markup,
+            )  # fmt: skip
+            await svc.record(chat_id, topic, "command", progress.result)
+    finally:
+        if counted:
+            svc.waiting[chat_id] -= 1
 
 
 @dataclass(slots=True)
@@ -123,11 +176,13 @@ async def _compose_showing_progress(
     svc: BotServices,
     topic: Topic,
     window: Window,
+    limit: int = DEFAULT_LIMIT,
+    placeholder: Message | None = None,
 ) -> _Progress:
-    """Typing while we work; after a moment, a placeholder the digest will replace."""
+    """Typing while we work; after a moment, a placeholder the digest will replace (or
+    the one that says the request waited its turn)."""
     chat_id = _chat_id(update)
-    task = asyncio.create_task(svc.compose(chat_id, topic, window))
-    placeholder: Message | None = None
+    task = asyncio.create_task(svc.compose(chat_id, topic, window, limit=limit))
     waited = 0.0
     while not task.done():
         with contextlib.suppress(TelegramError):
@@ -156,16 +211,18 @@ async def deliver(
     messages: list[str],
     placeholder: Message | None = None,
     answering: Message | None = None,
+    markup: InlineKeyboardMarkup | None = None,
 ) -> None:
     """Send the messages in order. The first replaces the placeholder when there is one, or
     answers the command message so a busy group sees what it answers; in a forum group
-    every message stays in the command's topic."""
+    every message stays in the command's topic. `markup` goes under the last message."""
     thread_id = None
     if answering is not None and answering.is_topic_message:
         thread_id = answering.message_thread_id
     for index, text in enumerate(messages):
+        buttons = markup if index == len(messages) - 1 else None
         if index == 0 and placeholder is not None:
-            await placeholder.edit_text(text)
+            await placeholder.edit_text(text, reply_markup=buttons)
         elif index == 0 and answering is not None:
             await context.bot.send_message(
                 chat_id,
@@ -174,42 +231,105 @@ async def deliver(
                 reply_parameters=ReplyParameters(
                     answering.message_id, allow_sending_without_reply=True
                 ),
+                reply_markup=buttons,
             )
         else:
-            await context.bot.send_message(chat_id, text, message_thread_id=thread_id)
+            await context.bot.send_message(
+                chat_id, text, message_thread_id=thread_id, reply_markup=buttons
+            )
+
+
+# ----- "More" -------------------------------------------------------------------------
+
+
+async def more_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The "More" button under a long digest: the next page of the same digest (same
+    window, same ranking) in the same chat. A button works once, and for a week, also
+    after a restart; an older or unknown one says it expired."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    svc = services(context)
+    chat_id = _chat_id(update)
+    page_id = int(query.data.removeprefix(MORE_PREFIX))
+    page = await svc.store.take_digest_page(page_id, chat_id, svc.clock())
+    topic = svc.topic_named(page.topic, page.query) if page else None
+    if page is None or topic is None or svc.clock() - page.created_at > PAGE_KEEP:
+        await _answer(query, "This button has expired: ask for the digest again.")
+        with contextlib.suppress(TelegramError):
+            await query.edit_message_reply_markup(None)
+        return
+    await _answer(query)
+    origin = query.message if isinstance(query.message, Message) else None
+    try:
+        async with svc.chat_lock(chat_id):
+            composed = await svc.compose(
+                chat_id, topic, Window(page.since, page.until), exclude_seen=page.exclude_seen,
+                limit=page.page_size, shown_before=page.shown,
+            )  # fmt: skip
+            messages = composed.messages
+            if not composed.digest.items:
+                messages = [f"Nothing more in this {h(topic.title)} digest."]
+            await deliver(context, chat_id, messages, answering=origin, markup=composed.markup)
+            await svc.record(chat_id, topic, "more", composed)
+    except BaseException:
+        await svc.store.release_digest_page(page.id)
+        raise
+    with contextlib.suppress(TelegramError):
+        await query.edit_message_reply_markup(None)  # spent: the new page has its own
+
+
+async def _answer(query: CallbackQuery, text: str | None = None) -> None:
+    """Stop the button's spinner; a query answered too late is not worth an error."""
+    with contextlib.suppress(TelegramError):
+        await query.answer(text)
 
 
 # ----- search -------------------------------------------------------------------------
 
 
+SEARCH_USAGE = "Usage: /search &lt;words&gt; [12h|3d|1w], e.g. /search Кукурики 3d"
+
+
 @with_user_errors
 async def search_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """/search <words> [span]: matching posts, newest first, with links."""
+    """/search <words> [span]: matching posts (any inflected form), newest first, as plain
+    text with links; when none is in the span, the latest earlier one."""
     svc = services(context)
-    words, span = split_span(context.args or [])
+    try:
+        words, span = split_span(context.args or [])
+    except SpanError as exc:
+        await reply(update, f"{h(str(exc))}\n{SEARCH_USAGE}")
+        return
     if not words:
-        await reply(update, "Usage: /search &lt;words&gt; [12h|3d|1w], e.g. /search Кукурики 3d")
+        await reply(update, SEARCH_USAGE)
         return
     query = clip(" ".join(words))
+    match = match_word_forms(query)
     now = svc.clock()
-    posts = await svc.store.search(match_all_words(query), since=now - span, limit=SEARCH_LIMIT)
+    posts = await svc.store.search(match, since=now - span, limit=SEARCH_LIMIT)
     if not posts:
-        await reply(update, f"No post in the last {_span_text(span)} mentions “{h(query)}”.")
+        line = f"No post in the last {_span_text(span)} mentions “{h(query)}”."
+        earlier = await svc.store.latest_post(match, before=now - span)
+        if earlier is not None:
+            line += f" The latest earlier one:\n\n{_search_result(earlier, svc)}"
+        await reply(update, line)
         return
     count = f"{len(posts)} post" + ("s" if len(posts) != 1 else "")
     parts = [f"<b>{count} with “{h(query)}”, newest first</b>"]
-    for post in posts:
-        text = " ".join(post.text.split())
-        text = text if len(text) <= 220 else text[:219] + "…"
-        parts.append(
-            f"{anchor(post.url, post.channel.name)} · {h(when_text(post.date, svc.settings.tz))}\n"
-            f"{h(text)}"
-        )
+    parts += [_search_result(post, svc) for post in posts]
     await deliver(context, _chat_id(update), pack_messages(parts), answering=_message(update))
 
 
+def _search_result(post: Post, svc: BotServices) -> str:
+    when = when_text(post.date, svc.settings.tz, with_year=post.date.year != svc.clock().year)
+    return f"{anchor(post.url, post.channel.name)} · {h(when)}\n{h(search_excerpt(post, 220))}"
+
+
 def _span_text(span: timedelta) -> str:
-    hours = int(span.total_seconds() // 3600)
+    minutes = int(span.total_seconds() // 60)
+    if minutes < 60:
+        return f"{minutes} minutes" if minutes != 1 else "minute"
+    hours = minutes // 60
     if hours % 24 == 0 and hours >= 24:
         days = hours // 24
         return f"{days} day" + ("s" if days != 1 else "")
@@ -231,12 +351,14 @@ async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         "its posts.\n\n"
         f"<b>Topics</b>\n{topics}\n\n"
         "<b>Commands</b>\n"
-        f"/{first} 3d — a topic over the last 3 days (12h, 3d, 1w; default 24h)\n"
-        "/digest Minsk border 12h — a digest of any words\n"
+        "/digest — the top stories of every source, the most confirmed first\n"
+        f"/{first} 3d — a topic over the last 3 days (12h, 3d, 1w; default 24h); "
+        f"/{first} 9d all — every story, not the first 10 (or press More)\n"
+        "/digest Minsk border 12h — a digest of any words (Минск finds Минске too)\n"
         "/search Кукурики 1w — matching posts, newest first\n"
         "/topics, /sources, /status\n"
-        f"/subscribe {first} 08:00 — a daily digest here; /unsubscribe {first}; "
-        "/subscriptions\n"
+        f"/subscribe {first} 08:00 — a daily digest here (/subscribe digest 08:00: every "
+        f"source); /unsubscribe {first}; /subscriptions\n"
         "/addsource @channel, /removesource @channel — admins only",
     )
 
@@ -245,22 +367,30 @@ async def topics_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     svc = services(context)
     lines = []
     for t in svc.topics.values():
-        terms = ", ".join(str(term) for term in t.terms[:12])
+        terms = ", ".join(str(term) for term in t.terms[:TOPIC_TERMS_SHOWN])
+        if len(t.terms) > TOPIC_TERMS_SHOWN:
+            terms += f" … and {len(t.terms) - TOPIC_TERMS_SHOWN} more"
         lines.append(f"/{t.name} — <b>{h(t.title)}</b>: {h(t.description)}\n<i>{h(terms)}</i>")
     await deliver(context, _chat_id(update), pack_messages(lines), answering=_message(update))
 
 
 async def sources_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The polled sources and their health, then every stored channel: its posts, their
+    dates and how they arrive (a channel known only from an import is a source too)."""
     svc = services(context)
     sources = await svc.store.sources(enabled_only=True)
-    if not sources:
+    channels = await svc.store.channel_summaries()
+    if not sources and not channels:
         await reply(update, "No sources yet. An admin can /addsource @channel.")
         return
-    lines = [h(line) for line in source_lines(sources, svc.settings.tz, svc.clock())]
-    await deliver(
-        context, _chat_id(update), pack_messages(["<b>Sources</b>", *lines]),
-        answering=_message(update),
-    )  # fmt: skip
+    parts = ["<b>Polled sources</b>"]
+    parts += [h(line) for line in source_lines(sources, svc.settings.tz, svc.clock())] or [
+        "None yet. An admin can /addsource @channel."
+    ]
+    if channels:
+        parts.append(f"<b>Stored channels ({len(channels)})</b>")
+        parts += [h(line) for line in channel_lines(channels, svc.settings.tz)]
+    await deliver(context, _chat_id(update), pack_messages(parts), answering=_message(update))
 
 
 async def status_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -268,17 +398,32 @@ async def status_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     store = svc.store
     sources = await store.sources(enabled_only=True)
     healthy = sum(1 for s in sources if s.status == "ok")
-    polls = [s.last_poll_at for s in sources if s.last_poll_at is not None]
-    last_poll = when_text(max(polls), svc.settings.tz) if polls else "never"
     lines = [
         "<b>Status</b>",
         f"Posts stored: {await store.count_posts()}",
         f"Sources healthy: {healthy} of {len(sources)}",
-        f"Last poll: {h(last_poll)}",
+        f"Last poll: {h(_last_poll(sources, svc))}",
         f"Summariser: {h(svc.summarizer_name)}",
         f"Model tokens today: {await tokens_today(svc)}",
     ]
     await reply(update, "\n".join(lines))
+
+
+def _last_poll(sources: list[Source], svc: BotServices) -> str:
+    """When the poller last ran, and whether it worked: which sources failed, and why."""
+    polled = [s for s in sources if s.last_poll_at is not None]
+    if not polled:
+        return "never"
+    line = when_text(max(s.last_poll_at for s in polled if s.last_poll_at), svc.settings.tz)
+    failing = [s for s in polled if s.status not in ("ok", "new")]
+    if not failing:
+        return f"{line}, all {len(polled)} sources ok"
+    shown = "; ".join(
+        f"{s.label}: {shorten(s.status_reason or s.last_error or s.status, 80)}"
+        for s in failing[:5]
+    )
+    more = f"; and {len(failing) - 5} more" if len(failing) > 5 else ""
+    return f"{line}, FAILED for {len(failing)} of {len(polled)} sources ({shown}{more})"
 
 
 async def tokens_today(svc: BotServices) -> str:
@@ -340,10 +485,14 @@ async def removesource_command(update: Update, context: ContextTypes.DEFAULT_TYP
 
 
 def _topic_arg(svc: BotServices, name: str) -> Topic:
+    """A topic to subscribe to: a configured one, or `digest` (every source)."""
     key = name.strip().lstrip("/").lower()
-    if key not in svc.topics:
-        raise WirebriefError(f"No topic {name[:40]!r}. Topics: {', '.join(svc.topics)}")
-    return svc.topics[key]
+    topic = svc.topic_named(key) if key != "query" else None
+    if topic is None:
+        raise WirebriefError(
+            f"No topic {name[:40]!r}. Topics: {', '.join(svc.topics)}, or digest (every source)"
+        )
+    return topic
 
 
 @with_user_errors
@@ -353,7 +502,9 @@ async def subscribe_command(update: Update, context: ContextTypes.DEFAULT_TYPE) 
     args = context.args or []
     if not args:
         await reply(
-            update, "Usage: /subscribe &lt;topic&gt; [HH:MM], e.g. /subscribe belarus 08:00"
+            update,
+            "Usage: /subscribe &lt;topic&gt; [HH:MM], e.g. /subscribe belarus 08:00; "
+            "/subscribe digest 08:00 for the top stories of every source",
         )
         return
     topic = _topic_arg(svc, args[0])
@@ -390,7 +541,39 @@ async def subscriptions_command(update: Update, context: ContextTypes.DEFAULT_TY
         return
     lines = ["<b>Daily digests here</b>"]
     for sub in subs:
-        title = svc.topics[sub.topic].title if sub.topic in svc.topics else sub.topic
+        topic = svc.topic_named(sub.topic)
+        title = topic.title if topic is not None else sub.topic
         last = when_text(sub.last_sent_at, svc.settings.tz) if sub.last_sent_at else "not yet"
         lines.append(f"{h(title)} at {sub.time_of_day} (last sent: {h(last)})")
     await reply(update, "\n".join(lines))
+
+
+# ----- unknown and old commands -------------------------------------------------------
+
+
+async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A private chat's command we do not have gets a pointer, not silence. (In groups a
+    command may be meant for another bot: silence there.)"""
+    text = _message(update).text or ""
+    command = text.split(maxsplit=1)[0].split("@", 1)[0][:40]
+    await reply(update, f"I don't know {h(command)}. /help lists what I can do.")
+
+
+async def stale_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A command sent while the bot was down, older than STALE_AFTER: not answered (a
+    "last 24 hours" digest of then is not what anyone wants now, and a backlog of answers
+    floods the chat), but the chat is told once, so nobody waits for it."""
+    svc = services(context)
+    chat_id = _chat_id(update)
+    if addressed_to_other_bot(_message(update).text or "", context.bot.username):
+        return  # `/belarus@otherbot`: not ours to answer, late or not
+    last = svc.stale_told.get(chat_id)
+    if last is not None and time.monotonic() - last < STALE_NOTICE_EVERY:
+        return
+    svc.stale_told[chat_id] = time.monotonic()
+    sent = when_text(_message(update).date, svc.settings.tz)
+    await reply(
+        update,
+        f"This request is from {h(sent)}, while the bot was offline, and was not answered. "
+        "Ask again if you still want it.",
+    )

@@ -54,7 +54,7 @@ async def sync_configured(svc: BotServices) -> None:
     at = svc.settings.digest_time.strftime("%H:%M")
     for chat_id in svc.settings.digest_chat_ids:
         for name in topics:
-            if name in svc.topics:
+            if svc.topic_named(name) is not None:
                 await svc.store.ensure_configured_subscription(chat_id, name, at, svc.clock())
             else:
                 log.warning("DIGEST_TOPICS names %r, which is not a topic", name)
@@ -76,7 +76,7 @@ async def send_due(svc: BotServices, context: ContextTypes.DEFAULT_TYPE) -> list
     now = svc.clock()
     handled = []
     for sub in await svc.store.subscriptions():
-        if not is_due(sub, now, svc) or sub.topic not in svc.topics:
+        if not is_due(sub, now, svc) or svc.topic_named(sub.topic) is None:
             continue
         if not may_receive(svc, sub.chat_id):
             continue
@@ -94,7 +94,8 @@ async def send_one(
     svc: BotServices, context: ContextTypes.DEFAULT_TYPE, sub: Subscription, now: datetime
 ) -> bool:
     """One daily digest. True when it is done for today (delivered, or given up)."""
-    topic = svc.topics[sub.topic]
+    topic = svc.topic_named(sub.topic)
+    assert topic is not None  # checked by send_due
     # Start a little before the last digest: a post dated 07:58 but fetched at 08:03 still
     # belongs to someone's digest. What the chat has already received is left out anyway.
     overlap = timedelta(seconds=svc.settings.poll_interval_seconds) + LATE_POST_MARGIN
@@ -104,8 +105,11 @@ async def send_one(
     async with svc.chat_lock(sub.chat_id):
         composed = await svc.compose(sub.chat_id, topic, window, exclude_seen=True)
         try:
-            for text in composed.messages:
-                await context.bot.send_message(sub.chat_id, text)
+            for index, text in enumerate(composed.messages):
+                last = index == len(composed.messages) - 1
+                await context.bot.send_message(
+                    sub.chat_id, text, reply_markup=composed.markup if last else None
+                )
                 delivered += 1
         except ChatMigrated as exc:
             log.info("chat %s is now %s; its subscriptions follow", sub.chat_id, exc.new_chat_id)
@@ -139,7 +143,9 @@ def give_up_or_retry(svc: BotServices, sub: Subscription, now: datetime, exc: Ex
 
 async def daily_tick(context: ContextTypes.DEFAULT_TYPE) -> None:
     """The JobQueue callback."""
+    svc = services(context)
+    svc.track_current_task()
     try:
-        await send_due(services(context), context)
+        await send_due(svc, context)
     except Exception:
         log.exception("daily digests tick failed")

@@ -21,7 +21,7 @@ from telegram.ext import Application, ContextTypes
 
 from bot.chat.access import services
 from bot.chat.app import build_application, on_startup
-from bot.chat.services import BotServices
+from bot.chat.services import PAGE_KEEP, BotServices
 from bot.config import Settings
 from bot.digest.topics import load_topics
 from bot.errors import ConfigError
@@ -32,10 +32,14 @@ from bot.store import open_store
 
 log = logging.getLogger(__name__)
 
-STOP_GRACE_SECONDS = 10.0
+STOP_GRACE_SECONDS = 7.0
+"""What a stop waits for work in progress (digests, the poller's page) before cancelling
+it: the whole stop stays within the 10 s Docker and systemd give before they kill."""
 CACHE_PRUNE_EVERY = timedelta(hours=24)
 CACHE_KEEP = timedelta(days=30)
-ALLOWED_UPDATES = [Update.MESSAGE, Update.CHANNEL_POST, Update.EDITED_CHANNEL_POST]
+ALLOWED_UPDATES = [
+    Update.MESSAGE, Update.CALLBACK_QUERY, Update.CHANNEL_POST, Update.EDITED_CHANNEL_POST,
+]  # fmt: skip
 # Waiting for an unreachable Bot API: 2 s, 4 s, 8 s … then every minute, until it answers.
 REACH_POLICY = RetryPolicy(initial_wait=2.0, max_wait=60.0)
 REJECTED_TOKEN = (
@@ -115,11 +119,28 @@ async def start_bot(
         )
 
 
-async def stop_bot(app: Application) -> None:  # type: ignore[type-arg]
+async def stop_bot(app: Application, grace: float = STOP_GRACE_SECONDS) -> None:  # type: ignore[type-arg]
+    """Stop fetching updates, give the work in progress `grace` seconds, then cancel it.
+
+    `Application.stop` waits for every update it has taken, however long: after downtime
+    that is a backlog of digests, each waiting out Telegram's flood control. Cancelled
+    work loses nothing stored (a digest is recorded only once delivered).
+    """
     if app.updater is not None and app.updater.running:
         await app.updater.stop()
     if app.running:
-        await app.stop()
+        stopping = asyncio.ensure_future(app.stop())
+        done, _ = await asyncio.wait({stopping}, timeout=grace)
+        if not done:
+            svc = app.bot_data.get("services")
+            busy = [t for t in getattr(svc, "inflight", ()) if not t.done()]
+            log.warning(
+                "stopping: %d requests still in progress after %.0f s are cancelled",
+                len(busy), grace,
+            )  # fmt: skip
+            for task in busy:
+                task.cancel()
+            await stopping
     await app.shutdown()
 
 
@@ -137,11 +158,14 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
         added = await store.sync_config_sources(settings.sources)
         if added:
             log.info("new sources from SOURCES: %s", ", ".join(added))
+        from bot.embeddings.factory import make_embedder
+
         svc = BotServices(
             settings=settings,
             store=store,
             topics=load_topics(settings.topics_file),
             summarizer=make_summarizer(settings, store),
+            embedder=make_embedder(settings),
         )
         app = build_application(svc)
         if not await initialize_when_reachable(app, stop):
@@ -160,6 +184,7 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
                 svc.summarizer_name,
             )
             polling = asyncio.create_task(poller.run(stop), name="poller")
+            embedding = asyncio.create_task(_embed_in_background(svc, stop), name="embedder")
             assert app.job_queue is not None
             app.job_queue.run_repeating(
                 prune_cache, interval=CACHE_PRUNE_EVERY, first=60.0, name="prune-llm-cache"
@@ -169,13 +194,27 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
             finally:
                 log.info("stopping")
                 stop.set()
-                await stop_bot(app)
-                await finish(polling, STOP_GRACE_SECONDS)
+                # Together, not one after the other: both fit in the same grace period.
+                await asyncio.gather(
+                    stop_bot(app),
+                    finish(polling, STOP_GRACE_SECONDS),
+                    finish(embedding, STOP_GRACE_SECONDS),
+                )
+                if svc.embedder is not None:
+                    await svc.embedder.close()
     finally:
         await store.close()
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.remove_signal_handler(sig)
+
+
+async def _embed_in_background(svc: BotServices, stop: asyncio.Event) -> None:
+    if svc.embedder is None:
+        return
+    from bot.embeddings.worker import keep_embedded
+
+    await keep_embedded(svc.store, svc.embedder, stop)
 
 
 async def finish(task: asyncio.Task[None], grace: float) -> None:
@@ -190,10 +229,12 @@ async def finish(task: asyncio.Task[None], grace: float) -> None:
 
 
 async def prune_cache(context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Daily: forget cached model answers older than a month (their windows are history)."""
+    """Daily: forget cached model answers older than a month (their windows are history)
+    and "More" pages older than a week (their buttons then say they expired)."""
     svc = services(context)
     try:
         removed = await svc.store.prune_llm_cache(svc.clock() - CACHE_KEEP)
+        await svc.store.prune_digest_pages(svc.clock() - PAGE_KEEP)
     except Exception:
         log.exception("pruning the model answer cache failed")
         return

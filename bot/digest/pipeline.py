@@ -100,22 +100,27 @@ async def build_digest(
     summarizer: Summarizer | None = None,
     exclude_post_ids: AbstractSet[int] = frozenset(),
     embedder: Embedder | None = None,
+    offset: int = 0,
 ) -> Digest:
-    """The digest of `topic` in `window`.
+    """The digest of `topic` in `window`: the ranked stories from `offset` on, `limit` of them.
 
     `exclude_post_ids`: posts a chat has already received; a story made only of those is
     left out, a story with new reports stays (with all its posts cited).
     `embedder`: group across languages with embeddings (stored ones, plus what is missing);
     without one, or when it fails, stories are grouped by their words, with a note.
+    `offset`: stories shown on earlier pages of the same digest (the bot's "More").
     """
     found = await gather_stories(store, window, topic.fts_query, embedder)
     posts, stories, notes = found.posts, found.stories, found.notes
+    seen = 0
     if exclude_post_ids:
-        stories = [s for s in stories if any(p.id not in exclude_post_ids for p in s.posts)]
-    chosen = stories[:limit]
+        fresh = [s for s in stories if any(p.id not in exclude_post_ids for p in s.posts)]
+        seen, stories = len(stories) - len(fresh), fresh
+    chosen = stories[offset : offset + limit]
     result = await (summarizer or ExtractiveSummarizer()).summarise(chosen, topic, window)
     result.notes = [*notes, *result.notes]
-    digest = assemble_digest(topic, window, now, len(posts), stories, result, limit)
+    digest = assemble_digest(topic, window, now, len(posts), stories, result, limit, offset)
+    digest.stories_seen = seen
     if not posts:
         latest = await store.latest_post(topic.fts_query, before=window.since)
         if latest is not None:
@@ -183,10 +188,12 @@ def assemble_digest(
     stories: Sequence[Story],
     result: SummaryResult,
     limit: int,
+    offset: int = 0,
 ) -> Digest:
     notes = list(result.notes)
-    if len(stories) > limit:
-        notes.append(f"{len(stories) - limit} more stories not shown")
+    remaining = max(0, len(stories) - offset - limit)
+    if remaining:
+        notes.append(f"{remaining} more {'story' if remaining == 1 else 'stories'} not shown")
     return Digest(
         topic=topic.name,
         title=topic.title,
@@ -203,6 +210,8 @@ def assemble_digest(
         dropped_citations=result.dropped_citations,
         tokens_in=result.tokens_in,
         tokens_out=result.tokens_out,
+        offset=offset,
+        remaining=remaining,
     )
 
 

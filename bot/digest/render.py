@@ -12,7 +12,9 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, tzinfo
 from typing import Any
 
-from bot.models import Citation, Digest, DigestItem, FigureReading, Source
+from bot.digest.extractive import shorten
+from bot.digest.text import clean_text, strip_markup
+from bot.models import ChannelSummary, Citation, Digest, DigestItem, FigureReading, Post, Source
 
 FORMATS = ("text", "markdown", "html", "json")
 HTML_MAX_LINKS_PER_ITEM = 12
@@ -96,13 +98,22 @@ def plural(count: int, word: str) -> str:
 
 
 def stats_line(digest: Digest) -> str:
-    return (
-        f"{plural(digest.posts_considered, 'post')}, {plural(digest.stories_found, 'story')}, "
-        f"summary: {digest.summarizer}"
-    ).replace("storys", "stories")
+    stories = plural(digest.stories_found, "story").replace("storys", "stories")
+    if digest.offset:
+        first, last = digest.offset + 1, digest.offset + len(digest.items)
+        shown = f"story {first}" if first == last else f"stories {first}–{last}"
+        stories = f"{shown} of {digest.stories_found}"
+    elif digest.stories_seen:
+        stories = (
+            stories.replace(" stor", " new stor") + f" ({digest.stories_seen} already received)"
+        )
+    return f"{plural(digest.posts_considered, 'post')}, {stories}, summary: {digest.summarizer}"
 
 
 def empty_line(digest: Digest, tz: tzinfo = UTC) -> str:
+    if digest.posts_considered and digest.stories_seen and not digest.stories_found:
+        posts = plural(digest.posts_considered, "post")
+        return f"Nothing new since the last digest ({posts}, all in stories you already received)."
     line = "Nothing reported on this topic in this window."
     if digest.latest is not None:
         line += (
@@ -121,7 +132,7 @@ def render_text(digest: Digest, tz: tzinfo = UTC) -> str:
         lines.append(empty_line(digest, tz))
         if digest.latest is not None:
             lines.append(f"   - {digest.latest.channel}: {digest.latest.url}")
-    for number, item in enumerate(digest.items, start=1):
+    for number, item in enumerate(digest.items, start=digest.offset + 1):
         lines.append(f"{number}. {item.text}{_marks(item)}")
         lines.append(f"   {_support(item, tz)}")
         for figure in figure_lines(item, tz):
@@ -160,7 +171,7 @@ def render_markdown(digest: Digest, tz: tzinfo = UTC) -> str:
         lines.append(md_escape(empty_line(digest, tz)))
         if digest.latest is not None:
             lines.append(f"[{md_escape(digest.latest.channel)}]({digest.latest.url})")
-    for number, item in enumerate(digest.items, start=1):
+    for number, item in enumerate(digest.items, start=digest.offset + 1):
         links = ", ".join(f"[{md_escape(c.channel)}]({c.url})" for c in item.citations)
         lines.append(
             f"{number}. {md_escape(item.text)}{md_escape(_marks(item))}  \n"
@@ -221,7 +232,7 @@ def render_html_parts(digest: Digest, tz: tzinfo = UTC) -> list[str]:
         if digest.latest is not None:
             empty += " " + anchor(digest.latest.url, digest.latest.channel)
         parts.append(empty)
-    for number, item in enumerate(digest.items, start=1):
+    for number, item in enumerate(digest.items, start=digest.offset + 1):
         figures = "".join(
             f"\n<i>Figures differ:</i> {line}" for line in figure_lines(item, tz, link=True)
         )
@@ -346,3 +357,25 @@ def source_lines(
             line += f"; {source.status_reason or source.last_error}"
         lines.append(line)
     return lines
+
+
+def channel_lines(channels: Sequence[ChannelSummary], tz: tzinfo = UTC) -> list[str]:
+    """One line per stored channel: posts, their date range, and how they arrive."""
+    lines = []
+    for summary in channels:
+        line = f"{summary.channel.name} ({summary.channel.handle}): {plural(summary.posts, 'post')}"
+        if summary.first_date and summary.last_date:
+            first = summary.first_date.astimezone(tz).strftime("%d %b %Y")
+            last = summary.last_date.astimezone(tz).strftime("%d %b %Y")
+            line += f", {first}" if first == last else f", {first} – {last}"
+        lines.append(f"{line}; {summary.arrival}")
+    return lines
+
+
+# ----- search -----------------------------------------------------------------------
+
+
+def search_excerpt(post: Post, limit: int) -> str:
+    """A post as a search result shows it: its words (no Markdown marks or bare links, as
+    in digests), on one line, cut at a word."""
+    return shorten(clean_text(post.text) or strip_markup(post.text) or post.text, limit)

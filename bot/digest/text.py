@@ -114,6 +114,14 @@ def clean_text(text: str) -> str:
     return "\n".join(lines)
 
 
+def strip_markup(text: str) -> str:
+    """A post's words with its Markdown undone (links become their text, marks go) and no
+    bare links, keeping every line: for a post that `clean_text` finds all furniture."""
+    text = MARKDOWN_LINK_RE.sub(r"\1", text)
+    text = URL_RE.sub("", MARKDOWN_MARK_RE.sub("", text))
+    return defang(" ".join(strip_symbols(line) for line in text.splitlines()))
+
+
 def defang(text: str) -> str:
     """What a post names but must not become a link in a digest: `evil.example` is shown
     as `evil[.]example` and `@channel` as `channel`, as wire and security desks do."""

@@ -9,8 +9,10 @@ from importlib import resources
 from pathlib import Path
 
 from bot.errors import QueryError, TopicError
-from bot.store.fts import MAX_QUERY_WORDS, WORD_RE, Term, fold, match_all_words, match_any
+from bot.store.fts import Term, fold, match_any, word_form_terms
 
+ALL_SOURCES = "digest"
+"""The name of the all-sources digest (`/digest`, `/subscribe digest`); a reserved name."""
 TOPIC_NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 # Commands the bot owns; a topic may not shadow them.
 RESERVED_NAMES = frozenset(
@@ -29,15 +31,31 @@ class Topic:
     title: str
     description: str
     terms: tuple[Term, ...]
-    fts_query: str
+    fts_query: str | None
+    """None: every post of the window (the all-sources digest)."""
+    words: str = ""
+    """What the user typed, for an ad-hoc query (so a "More" button can ask again)."""
+
+    @classmethod
+    def everything(cls) -> Topic:
+        """`/digest` alone: the top stories of every channel the team follows."""
+        return cls(
+            name=ALL_SOURCES, title="All sources",
+            description="the top stories of every channel the team follows",
+            terms=(), fts_query=None,
+        )  # fmt: skip
 
     @classmethod
     def adhoc(cls, text: str) -> Topic:
-        """`/digest some words`: every word must occur; operators in the text are inert."""
-        query = match_all_words(text)
+        """`/digest some words`: every word must occur, in any of its inflected forms
+        (see `word_form_stem`); operators in the text are inert."""
+        terms = tuple(word_form_terms(text))
+        query = " AND ".join(term.to_fts() for term in terms)
         words = " ".join(text.split())[:80]
-        terms = tuple(Term.word(w) for w in WORD_RE.findall(text)[:MAX_QUERY_WORDS])
-        return cls(name="query", title=f"“{words}”", description="", terms=terms, fts_query=query)
+        return cls(
+            name="query", title=f"“{words}”", description="", terms=terms, fts_query=query,
+            words=text,
+        )  # fmt: skip
 
     def pattern(self) -> re.Pattern[str]:
         """A regex finding the topic's terms in text, as FTS5 would (word starts, no case).
@@ -59,8 +77,24 @@ def default_topics_path() -> Path:
 
 
 def load_topics(path: Path | None = None) -> dict[str, Topic]:
-    """Read a topics file (the shipped default when `path` is None), keyed by name."""
-    path = path or default_topics_path()
+    """The shipped topics, extended by the file at `path` (TOPICS_FILE), keyed by name.
+
+    A topic in `path` with the name of a shipped one replaces it; `include_shipped = false`
+    at the top of the file keeps only the file's own topics.
+    """
+    shipped = read_topics_file(default_topics_path())
+    if path is None:
+        return shipped
+    own, include_shipped = _read_topics(path)
+    return {**shipped, **own} if include_shipped else own
+
+
+def read_topics_file(path: Path) -> dict[str, Topic]:
+    """The topics of one file, as written there."""
+    return _read_topics(path)[0]
+
+
+def _read_topics(path: Path) -> tuple[dict[str, Topic], bool]:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -71,6 +105,9 @@ def load_topics(path: Path | None = None) -> dict[str, Topic]:
         raise TopicError(f"topics file {path} cannot be read: {exc.strerror}") from None
     except tomllib.TOMLDecodeError as exc:
         raise TopicError(f"topics file {path} is not valid TOML: {exc}") from None
+    include_shipped = data.get("include_shipped", True)
+    if not isinstance(include_shipped, bool):
+        raise TopicError(f"topics file {path}: include_shipped must be true or false")
     entries = data.get("topic")
     if not isinstance(entries, list) or not entries:
         raise TopicError(f"topics file {path} has no [[topic]] entries")
@@ -80,7 +117,7 @@ def load_topics(path: Path | None = None) -> dict[str, Topic]:
         if topic.name in topics:
             raise TopicError(f"{path}: topic {topic.name!r} is defined twice")
         topics[topic.name] = topic
-    return topics
+    return topics, include_shipped
 
 
 def _parse_topic(entry: object, where: str) -> Topic:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from bot.models import Channel
 from bot.store.base import Database
-from bot.store.chat import ChatStore, CitedChange, Subscription
+from bot.store.chat import ChatStore, CitedChange, DigestPage, Subscription
 from bot.store.embeddings import EmbeddingsStore, PendingPost, StoredVector, VectorRow
 from bot.store.llm import LLMStore
 from bot.store.posts import PostsStore, UpsertResult
@@ -14,6 +14,7 @@ from bot.store.sources import SourcesStore
 
 __all__ = [
     "CitedChange",
+    "DigestPage",
     "PendingPost",
     "Store",
     "StoredVector",
@@ -39,6 +40,6 @@ class Store(PostsStore, SourcesStore, ChatStore, LLMStore, EmbeddingsStore):
         await self.db.close()
 
 
-async def open_store(path: Path | str) -> Store:
-    """Open (creating and migrating as needed) the database at `path`."""
-    return Store(await Database.open(path))
+async def open_store(path: Path | str, create: bool = True) -> Store:
+    """Open (creating, unless `create` is False, and migrating as needed) the database."""
+    return Store(await Database.open(path, create=create))

@@ -20,23 +20,27 @@ class BackupResult:
     bytes: int
 
 
-def backup_target(dest: Path, now: datetime | None = None) -> Path:
-    """A folder gets a time-stamped file name; a file path is used as it is."""
-    if dest.is_dir():
+def backup_target(dest: Path, now: datetime | None = None, folder: bool = False) -> Path:
+    """A folder gets a time-stamped file name; a file path is used as it is.
+
+    `folder`: the path was written as a folder (`backups/`), so it is one even before it
+    exists; pathlib drops the trailing slash that says so.
+    """
+    if folder or dest.is_dir():
         stamp = (now or datetime.now(UTC)).strftime("%Y%m%d-%H%M%S")
         return dest / f"wirebrief-{stamp}.db"
     return dest
 
 
-def backup_database(source: Path, dest: Path) -> BackupResult:
+def backup_database(source: Path, dest: Path, folder: bool = False) -> BackupResult:
     """Copy `source` to `dest` consistently, verify the copy, then move it into place.
 
     Blocking (run it in a thread from async code). The copy is written next to `dest`
     and renamed only after `integrity_check` passes, so `dest` is never half-written.
     """
-    if not source.exists():
+    if not source.is_file():
         raise StoreError(f"no database at {source}")
-    target = backup_target(dest)
+    target = backup_target(dest, folder=folder)
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(target.name + ".partial")
     partial.unlink(missing_ok=True)

@@ -56,13 +56,31 @@ class Database:
         self._write_lock = asyncio.Lock()
 
     @classmethod
-    async def open(cls, path: Path | str) -> Database:
+    async def open(cls, path: Path | str, create: bool = True) -> Database:
+        """Open (and migrate) the database at `path`.
+
+        `create=False` is for commands that only read: a mistyped path must be an error,
+        not a new empty database that then looks healthy.
+        """
         path = Path(path)
         if str(path) != ":memory:":
+            if path.is_dir():
+                raise StoreError(f"{path} is a folder, not a database file (--db, DATABASE_PATH)")
+            if not create and not path.is_file():
+                raise StoreError(
+                    f"no database at {path}: check --db or DATABASE_PATH "
+                    "(`wirebrief import` or `wirebrief run` creates one)"
+                )
             path.parent.mkdir(parents=True, exist_ok=True)
+        pending = aiosqlite.connect(str(path), isolation_level=None)
         try:
-            conn = await aiosqlite.connect(str(path), isolation_level=None)
+            conn = await pending
         except sqlite3.Error as exc:
+            # aiosqlite stops its worker thread without waiting; wait here, while the loop
+            # still runs, or the thread reports to a closed loop ("Event loop is closed").
+            worker = getattr(pending, "_thread", None)
+            if worker is not None:
+                await asyncio.to_thread(worker.join, 5)
             raise StoreError(f"cannot open database {path}: {exc}") from None
         conn.row_factory = aiosqlite.Row
         db = cls(path, conn)

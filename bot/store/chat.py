@@ -22,6 +22,22 @@ class Subscription:
 
 
 @dataclass(frozen=True, slots=True)
+class DigestPage:
+    """The next page of a long digest, as its "More" button will ask for it."""
+
+    id: int
+    chat_id: int
+    topic: str
+    query: str | None
+    since: datetime
+    until: datetime
+    shown: int
+    page_size: int
+    exclude_seen: bool
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class CitedChange:
     """A post a chat received that has since changed: edited text, or deleted."""
 
@@ -190,3 +206,59 @@ class ChatStore:
         ) as cur:
             row = await cur.fetchone()
         return from_unix(row[0]) if row and row[0] is not None else None
+
+    # ----- "More" pages ---------------------------------------------------------------
+
+    async def add_digest_page(
+        self, chat_id: int, topic: str, query: str | None, since: datetime, until: datetime,
+        shown: int, page_size: int, exclude_seen: bool, now: datetime,
+    ) -> int:  # fmt: skip
+        """Remember the next page of a digest; its id goes into the button."""
+        async with self.db.transaction() as conn:
+            cur = await conn.execute(
+                "INSERT INTO digest_pages (chat_id, topic, query, since, until, shown, "
+                "page_size, exclude_seen, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (chat_id, topic, query, to_unix(since), to_unix(until), shown, page_size,
+                 int(exclude_seen), to_unix(now)),
+            )  # fmt: skip
+            assert cur.lastrowid is not None
+            return cur.lastrowid
+
+    async def take_digest_page(
+        self, page_id: int, chat_id: int, now: datetime
+    ) -> DigestPage | None:
+        """The page behind a pressed button, once: None if it is unknown, of another chat,
+        or already taken (a double press)."""
+        async with self.db.transaction() as conn:
+            cur = await conn.execute(
+                "UPDATE digest_pages SET used_at = ? WHERE id = ? AND chat_id = ? "
+                "AND used_at IS NULL",
+                (to_unix(now), page_id, chat_id),
+            )
+            if cur.rowcount == 0:
+                return None
+            async with conn.execute(
+                "SELECT id, chat_id, topic, query, since, until, shown, page_size, "
+                "exclude_seen, created_at FROM digest_pages WHERE id = ?",
+                (page_id,),
+            ) as rows:
+                r = await rows.fetchone()
+        assert r is not None
+        return DigestPage(
+            r["id"], r["chat_id"], r["topic"], r["query"], from_unix(r["since"]),  # type: ignore[arg-type]
+            from_unix(r["until"]), r["shown"], r["page_size"], bool(r["exclude_seen"]),  # type: ignore[arg-type]
+            from_unix(r["created_at"]),  # type: ignore[arg-type]
+        )  # fmt: skip
+
+    async def release_digest_page(self, page_id: int) -> None:
+        """The page could not be delivered: its button may be pressed again."""
+        async with self.db.transaction() as conn:
+            await conn.execute("UPDATE digest_pages SET used_at = NULL WHERE id = ?", (page_id,))
+
+    async def prune_digest_pages(self, before: datetime) -> int:
+        """Forget pages made before `before`: their buttons then say they expired."""
+        async with self.db.transaction() as conn:
+            cur = await conn.execute(
+                "DELETE FROM digest_pages WHERE created_at < ?", (to_unix(before),)
+            )
+            return cur.rowcount

@@ -10,7 +10,7 @@ from typing import Any
 
 import aiosqlite
 
-from bot.models import Channel, ChannelRef, IncomingPost, Post
+from bot.models import Channel, ChannelRef, ChannelSummary, IncomingPost, Post
 from bot.store.base import Database, from_unix, to_unix
 
 POST_COLUMNS = (
@@ -482,6 +482,30 @@ class PostsStore:
         async with self.db.conn.execute("SELECT count(*) FROM posts") as cur:
             row = await cur.fetchone()
         return int(row[0]) if row else 0
+
+    async def channel_summaries(self) -> list[ChannelSummary]:
+        """Every stored channel with its posts, their date range and how they arrive."""
+        rows = await self.db.conn.execute_fetchall(
+            "SELECT c.id, count(p.id) AS n, min(p.date) AS first, max(p.date) AS last, "
+            "(SELECT s.kind || ':' || s.enabled FROM sources s WHERE s.channel_id = c.id) "
+            "AS source FROM channels c LEFT JOIN posts p ON p.channel_id = c.id "
+            "AND p.deleted_at IS NULL GROUP BY c.id"
+        )
+        arrivals = {
+            "web:1": "web preview", "web:0": "web preview (removed)",
+            "updates:1": "channel posts", "updates:0": "channel posts (removed)",
+        }  # fmt: skip
+        out = [
+            ChannelSummary(
+                await self.channel(row["id"]),
+                int(row["n"]),
+                from_unix(row["first"]),
+                from_unix(row["last"]),
+                arrivals.get(row["source"] or "", "import"),
+            )
+            for row in rows
+        ]
+        return sorted(out, key=lambda c: c.channel.name.lower())
 
     async def channel_counts(self) -> list[tuple[Channel, int, datetime | None]]:
         """Every channel with its number of posts and its newest post's date."""

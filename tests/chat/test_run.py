@@ -143,3 +143,38 @@ async def test_stopping_while_the_bot_api_is_unreachable_is_quick_and_clean(
         _, err = await asyncio.wait_for(proc.communicate(), 10)
     assert proc.returncode == 0, err.decode()[-2000:]
     assert "Traceback" not in err.decode()
+
+
+async def test_sigterm_stops_within_ten_seconds_whatever_is_queued(tmp_path: Path) -> None:
+    """A backlog of commands, every reply held back by Telegram's flood control (a 429 with
+    retry_after 30): `Application.stop` alone would wait for all of them. SIGTERM ends the
+    process within Docker's 10 s all the same, cleanly."""
+    async with FakeBotAPI() as api:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", "run",
+            env=_run_env(api, tmp_path / "run.db", CHAT_COOLDOWN_SECONDS="0"),
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        try:
+            await api.wait_for("setMyCommands", 1, timeout=30)
+            api.fail_next(
+                "sendMessage", 429, "Too Many Requests: retry after 30", retry_after=30, times=1000
+            )
+            for n in range(30):
+                api.user_message(GROUP, "/status" if n % 2 else "/belarus 3d", user_id=7)
+            await api.wait_for("sendMessage", 5, timeout=30)  # the replies are held back
+        finally:
+            started = asyncio.get_running_loop().time()
+            proc.send_signal(signal.SIGTERM)
+            try:
+                _, err = await asyncio.wait_for(proc.communicate(), 30)
+            except TimeoutError:
+                proc.kill()
+                await proc.wait()
+                raise AssertionError("wirebrief run ignored SIGTERM for 30 s") from None
+            took = asyncio.get_running_loop().time() - started
+    log = err.decode()
+    assert proc.returncode == 0, log[-2000:]
+    assert took < 10, (took, log[-2000:])
+    assert "requests still in progress after 7 s are cancelled" in log
+    assert "Traceback" not in log and api.token not in log

@@ -14,7 +14,7 @@ from bot.digest.topics import Topic, load_topics, resolve_topic
 from bot.errors import QueryError, TopicError
 from bot.models import ChannelRef, IncomingPost
 from bot.store import Store
-from bot.store.fts import Term, match_all_words, match_any
+from bot.store.fts import Term, match_all_words, match_any, match_word_forms, word_form_stem
 
 T0 = datetime(2024, 11, 28, 12, 0, tzinfo=UTC)
 
@@ -89,7 +89,8 @@ def test_resolve_topic_prefers_configured_topics_then_adhoc_queries() -> None:
     topics = load_topics()
     assert resolve_topic(topics, "/Belarus").name == "belarus"
     adhoc = resolve_topic(topics, "Орешник Минск")
-    assert adhoc.name == "query" and adhoc.fts_query == '"Орешник" AND "Минск"'
+    # Free words match their inflected forms (Минск finds Минске): each is a prefix.
+    assert adhoc.name == "query" and adhoc.fts_query == '"орешник"* AND "минск"*'
 
 
 def test_phrase_terms_with_prefixes_compile_to_fts_phrases() -> None:
@@ -104,11 +105,12 @@ def test_phrase_terms_with_prefixes_compile_to_fts_phrases() -> None:
 )  # fmt: skip
 async def test_hostile_queries_search_as_plain_words(store: Store, hostile: str) -> None:
     await _store_texts(store, ["в Минске прошёл саммит", "NEAR the border"])
-    try:
-        query = match_all_words(hostile)
-    except QueryError:
-        return  # nothing searchable: a clear error, not an FTS syntax error
-    await store.search(query)  # must not raise sqlite3.OperationalError
+    for build in (match_all_words, match_word_forms):
+        try:
+            query = build(hostile)
+        except QueryError:
+            continue  # nothing searchable: a clear error, not an FTS syntax error
+        await store.search(query)  # must not raise sqlite3.OperationalError
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -124,3 +126,43 @@ def test_no_text_can_produce_an_fts5_syntax_error(text: str) -> None:
     conn.execute("SELECT * FROM t WHERE t MATCH ?", (query,)).fetchall()
     adhoc = Topic.adhoc(text)
     conn.execute("SELECT * FROM t WHERE t MATCH ?", (adhoc.fts_query,)).fetchall()
+
+
+GEORGIA_FORMS = ["Грузия закрыла границу", "в Грузии протесты", "визит в Грузию", "с Грузией",
+                 "Грузія і Вірменія", "протести в Грузії", "про Грузію"]  # fmt: skip
+NOT_GEORGIA = ["груз прибыл", "грузовое движение", "грузинский хор", "Georgia on my mind"]
+
+
+async def test_free_words_find_their_russian_and_ukrainian_inflections(store: Store) -> None:
+    await _store_texts(store, GEORGIA_FORMS + NOT_GEORGIA)
+    russian = {p.text for p in await store.search(match_word_forms("Грузия"), limit=50)}
+    assert russian == {t for t in GEORGIA_FORMS if "Грузи" in t} | {"грузинский хор"}
+    assert {p.text for p in await store.search(match_word_forms("Грузии"), limit=50)} == russian
+    ukrainian = {p.text for p in await store.search(match_word_forms("Грузія"), limit=50)}
+    assert ukrainian == {t for t in GEORGIA_FORMS if "Грузі" in t}
+    # A trailing * is a prefix as typed: груз* finds the freight too.
+    assert len(await store.search(match_word_forms("груз*"), limit=50)) == 10  # all but one
+    # Exact words stay exact where a prefix would find too much.
+    assert word_form_stem("США") == ("США", False) and word_form_stem("300") == ("300", False)
+
+
+async def test_search_by_inflection_on_the_corpus(corpus_store: Store) -> None:
+    """The issue's numbers: Грузия found 16 posts and Грузии 164; each now finds both."""
+    exact = {w: len(await corpus_store.search(match_all_words(w), limit=10_000))
+             for w in ("Грузия", "Грузии")}  # fmt: skip
+    forms = {w: len(await corpus_store.search(match_word_forms(w), limit=10_000))
+             for w in ("Грузия", "Грузии")}  # fmt: skip
+    assert forms["Грузия"] == forms["Грузии"] >= exact["Грузия"] + exact["Грузии"]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.text(min_size=0, max_size=60))
+def test_no_text_can_break_a_word_forms_query(text: str) -> None:
+    conn = sqlite3.connect(":memory:")
+    conn.execute("CREATE VIRTUAL TABLE t USING fts5(x, tokenize='unicode61 remove_diacritics 2')")
+    conn.execute("INSERT INTO t VALUES ('в Минске прошёл саммит')")
+    try:
+        query = match_word_forms(text)
+    except QueryError:
+        return
+    conn.execute("SELECT * FROM t WHERE t MATCH ?", (query,)).fetchall()

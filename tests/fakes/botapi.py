@@ -411,6 +411,35 @@ _GONE: Any = object()  # dispatch result meaning "client went away, do not answe
 Handler = Callable[[dict[str, Any]], Any]
 
 
+def _inline_keyboard(markup: Any) -> dict[str, Any] | None:
+    """An inline keyboard as Telegram checks it, or None for no (or another kind of) markup.
+
+    Every button needs a text and exactly one action; callback_data is 1-64 bytes.
+    """
+    if not isinstance(markup, dict) or "inline_keyboard" not in markup:
+        return None
+    rows = markup["inline_keyboard"]
+    if not isinstance(rows, list) or not all(isinstance(r, list) for r in rows):
+        raise _bad_request(
+            "can't parse inline keyboard button: InlineKeyboardButton must be an array"
+        )
+    for row in rows:
+        for button in row:
+            if not isinstance(button, dict) or not str(button.get("text", "")).strip():
+                raise _bad_request("BUTTON_TEXT_INVALID")
+            actions = [k for k in button if k != "text"]
+            if len(actions) != 1:
+                raise _bad_request(
+                    "can't parse inline keyboard button: exactly one action expected"
+                )
+            data = button.get("callback_data")
+            if "callback_data" in button and not (
+                isinstance(data, str) and 1 <= len(data.encode("utf-8")) <= 64
+            ):
+                raise _bad_request("BUTTON_DATA_INVALID")
+    return copy.deepcopy(markup)
+
+
 def _as_int(value: Any, name: str) -> int:
     if isinstance(value, bool) or value is None:
         raise _bad_request(f"{name} is empty" if value is None else f"invalid {name}")
@@ -477,6 +506,7 @@ class FakeBotAPI(LocalServer):
             "setChatMenuButton": lambda p: True,
             "sendMessage": self._send_message,
             "editMessageText": self._edit_message_text,
+            "editMessageReplyMarkup": self._edit_message_reply_markup,
             "deleteMessage": self._delete_message,
             "sendChatAction": self._send_chat_action,
             "answerCallbackQuery": self._answer_callback_query,
@@ -1133,8 +1163,8 @@ class FakeBotAPI(LocalServer):
             message["message_thread_id"] = params["message_thread_id"]
         if reply_to is not None:
             message["reply_to_message"] = reply_to
-        markup = params.get("reply_markup")
-        if isinstance(markup, dict) and "inline_keyboard" in markup:
+        markup = _inline_keyboard(params.get("reply_markup"))
+        if markup is not None:
             message["reply_markup"] = markup
         self._store[(chat_id, message["message_id"])] = _Stored(message, by_bot=True)
         result = copy.deepcopy(message)
@@ -1159,8 +1189,7 @@ class FakeBotAPI(LocalServer):
         text, entities = self._format(
             params.get("text"), params.get("parse_mode"), params.get("entities")
         )
-        markup = params.get("reply_markup")
-        new_markup = markup if isinstance(markup, dict) and "inline_keyboard" in markup else None
+        new_markup = _inline_keyboard(params.get("reply_markup"))
         msg = stored.message
         if (
             msg["text"] == text
@@ -1175,6 +1204,30 @@ class FakeBotAPI(LocalServer):
         msg.pop("entities", None)
         if entities:
             msg["entities"] = entities
+        msg.pop("reply_markup", None)
+        if new_markup is not None:
+            msg["reply_markup"] = new_markup
+        msg["edit_date"] = int(time.time())
+        return copy.deepcopy(msg)
+
+    def _edit_message_reply_markup(self, params: dict[str, Any]) -> dict[str, Any] | bool:
+        """Replace (or, with no reply_markup, remove) the inline keyboard of a bot message."""
+        new_markup = _inline_keyboard(params.get("reply_markup"))
+        if params.get("inline_message_id"):
+            return True
+        chat = self._resolve_chat(params.get("chat_id"))
+        self._check_forbidden(chat["id"])
+        stored = self._store.get((chat["id"], _as_int(params.get("message_id"), "message_id")))
+        if stored is None or stored.deleted:
+            raise _bad_request("message to edit not found")
+        if not stored.by_bot:
+            raise _bad_request("message can't be edited")
+        msg = stored.message
+        if msg.get("reply_markup") == new_markup:
+            raise _bad_request(
+                "message is not modified: specified new message content and reply markup are"
+                " exactly the same as a current content and reply markup of the message"
+            )
         msg.pop("reply_markup", None)
         if new_markup is not None:
             msg["reply_markup"] = new_markup
@@ -1199,10 +1252,15 @@ class FakeBotAPI(LocalServer):
         return True
 
     def _answer_callback_query(self, params: dict[str, Any]) -> bool:
-        if str(params.get("callback_query_id", "")) not in self._callback_ids:
+        """Like Telegram: a query is answered once; its text is at most 200 characters."""
+        query_id = str(params.get("callback_query_id", ""))
+        if query_id not in self._callback_ids:
             raise _bad_request(
                 "query is too old and response timeout expired or query ID is invalid"
             )
+        if len(str(params.get("text") or "")) > 200:
+            raise _bad_request("MESSAGE_TOO_LONG")
+        self._callback_ids.discard(query_id)
         return True
 
     def _get_chat(self, params: dict[str, Any]) -> dict[str, Any]:

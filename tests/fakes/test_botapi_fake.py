@@ -16,7 +16,15 @@ from typing import Any
 
 import httpx
 import pytest
-from telegram import Bot, LinkPreviewOptions, ReplyParameters, Update
+from telegram import (
+    Bot,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    LinkPreviewOptions,
+    Message,
+    ReplyParameters,
+    Update,
+)
 from telegram.error import (
     BadRequest,
     EndPointNotFound,
@@ -361,3 +369,30 @@ async def test_application_polling_replies_and_never_sees_duplicates(api: FakeBo
     assert len(delivered) == len(set(delivered)) == 4
     assert [r.method for r in api.requests[:2]] == ["getMe", "deleteWebhook"]
     assert api.pending_updates == []  # the shutdown getUpdates confirmed everything
+
+
+async def test_inline_keyboards_callback_queries_and_reply_markup_edits(
+    api: FakeBotAPI, bot: Bot
+) -> None:
+    """What the "More" buttons rely on: keyboards are checked like Telegram checks them,
+    a press arrives as a callback_query with the message, a query is answered once, and a
+    keyboard can be replaced or removed (not "modified" into the same one)."""
+    keyboard = InlineKeyboardMarkup([[InlineKeyboardButton("More", callback_data="more:1")]])
+    sent = await bot.send_message(GROUP, "page 1", reply_markup=keyboard)
+    assert sent.reply_markup == keyboard
+    too_long = InlineKeyboardMarkup([[InlineKeyboardButton("x", callback_data="d" * 65)]])
+    with pytest.raises(BadRequest, match=r"(?i)button_data_invalid"):
+        await bot.send_message(GROUP, "page 1", reply_markup=too_long)
+    update = Update.de_json(api.callback_query(GROUP, sent.message_id, "more:1"), bot)
+    assert update is not None and update.callback_query is not None
+    query = update.callback_query
+    assert query.data == "more:1" and query.message is not None
+    assert query.message.reply_markup == keyboard  # type: ignore[union-attr]
+    assert await bot.answer_callback_query(query.id, "ok") is True
+    with pytest.raises(BadRequest, match=r"(?i)query is too old"):
+        await bot.answer_callback_query(query.id)  # once only
+    with pytest.raises(BadRequest, match=r"(?i)message is not modified"):
+        await bot.edit_message_reply_markup(GROUP, sent.message_id, reply_markup=keyboard)
+    edited = await bot.edit_message_reply_markup(GROUP, sent.message_id, reply_markup=None)
+    assert isinstance(edited, Message) and edited.reply_markup is None
+    assert "reply_markup" not in api.messages_to(GROUP)[0]

@@ -17,7 +17,7 @@ from typing import Any
 from bot import __version__
 from bot.config import Settings, load_settings, normalise_username
 from bot.digest.pipeline import DEFAULT_LIMIT, build_digest
-from bot.digest.render import FORMATS, render, source_lines
+from bot.digest.render import FORMATS, local_time, render, source_lines
 from bot.digest.topics import Topic, load_topics, resolve_topic
 from bot.digest.window import parse_time, resolve_window
 from bot.errors import WirebriefError
@@ -261,7 +261,7 @@ async def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
         if not posts:
             print("No stored post matches.")
         for post in posts:
-            when = post.date.astimezone(settings.tz).strftime("%Y-%m-%d %H:%M")
+            when = local_time(post.date, settings.tz).strftime("%Y-%m-%d %H:%M")
             text = " ".join(post.text.split())
             text = text if len(text) <= 160 else text[:159] + "…"
             print(f"{when}  {post.channel.name}  {post.url}\n    {text}")

@@ -18,8 +18,17 @@ FORMATS = ("text", "markdown", "html", "json")
 HTML_MAX_LINKS_PER_ITEM = 12
 
 
+def local_time(value: datetime, tz: tzinfo) -> datetime:
+    """`value` in the reader's zone; a time at the edge of datetime's range (year 1 or
+    9999) that the zone's offset would push out of it stays in UTC instead of failing."""
+    try:
+        return value.astimezone(tz)
+    except OverflowError:
+        return value.astimezone(UTC)
+
+
 def when_text(value: datetime, tz: tzinfo, with_year: bool = False) -> str:
-    local = value.astimezone(tz)
+    local = local_time(value, tz)
     return local.strftime("%d %b %Y %H:%M" if with_year else "%d %b %H:%M")
 
 

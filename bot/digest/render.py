@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, tzinfo
 from typing import Any
 
+from bot.digest.text import defang
 from bot.models import Citation, Digest, DigestItem, Source
 
 FORMATS = ("text", "markdown", "html", "json")
@@ -110,7 +111,10 @@ def render_text(digest: Digest, tz: tzinfo = UTC) -> str:
 def _footer_lines(digest: Digest) -> list[str]:
     lines = [f"Note: {note}" for note in digest.notes]
     if digest.provenance:
-        lines.append("Sources: " + "; ".join(f"{s.channel} ({s.posts})" for s in digest.provenance))
+        # A channel's title is text from outside too: "Visit evil.com" must not become a link.
+        lines.append(
+            "Sources: " + "; ".join(f"{defang(s.channel)} ({s.posts})" for s in digest.provenance)
+        )
     return lines
 
 
@@ -123,14 +127,23 @@ def md_escape(text: str) -> str:
     return text.translate(_MD_SPECIAL)
 
 
+_MD_URL_UNSAFE = str.maketrans({c: f"%{ord(c):02X}" for c in "()[]<>\\ \"'`"})
+
+
+def md_url(url: str) -> str:
+    """A link target for `[label](target)`: nothing in it can close the link or open
+    another (parentheses, brackets, spaces and quotes are percent-encoded)."""
+    return url.translate(_MD_URL_UNSAFE)
+
+
 def render_markdown(digest: Digest, tz: tzinfo = UTC) -> str:
     lines = [f"## {md_escape(header_line(digest, tz))}", "", f"_{stats_line(digest)}_", ""]
     if not digest.items:
         lines.append(md_escape(empty_line(digest, tz)))
         if digest.latest is not None:
-            lines.append(f"[{md_escape(digest.latest.channel)}]({digest.latest.url})")
+            lines.append(f"[{md_escape(digest.latest.channel)}]({md_url(digest.latest.url)})")
     for number, item in enumerate(digest.items, start=1):
-        links = ", ".join(f"[{md_escape(c.channel)}]({c.url})" for c in item.citations)
+        links = ", ".join(f"[{md_escape(c.channel)}]({md_url(c.url)})" for c in item.citations)
         lines.append(
             f"{number}. {md_escape(item.text)}{md_escape(_marks(item))}  \n"
             f"   {confirmation(item)} · {_span(item, tz)} · {links}"

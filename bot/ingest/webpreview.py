@@ -178,6 +178,8 @@ _VOID_TAGS = frozenset(
 
 def nesting_deeper_than(html: str, limit: int) -> bool:
     """Whether the markup opens more than `limit` tags inside one another (a linear scan)."""
+    if html.count("<") <= limit:
+        return False  # fewer tags than the limit: a real page (~4,000 tags) ends here
     depth = 0
     for tag in _TAG_RE.finditer(
         _RAW_TEXT_RE.sub("", html) if "<!--" in html or "<s" in html else html

@@ -2,9 +2,9 @@
 
 The format is detected from the content, not the file name. Every record that cannot be
 read becomes a `Rejected` naming the file and the line, index or JSON path; the rest still
-comes through. JSON Lines are read and decoded line by line and JSON arrays are streamed
-element by element, so a large dump never sits in memory whole and one bad byte costs one
-record, not the rest of the file.
+comes through. JSON Lines are read and decoded line by line; JSON arrays and Desktop
+exports are streamed (`JsonStream`) element by element and message by message, so a large
+dump never sits in memory whole and one bad byte costs one record, not the rest of the file.
 
 What a record must be to be stored (one rule for every format):
 
@@ -125,7 +125,7 @@ def read_import_file(path: Path, now: datetime | None = None) -> Iterator[Import
                 if _is_json_lines(handle):
                     yield from _read_json_lines(path, handle, rules)
                 else:
-                    yield from _read_json_document(path, handle.read(), rules)
+                    yield from _read_json_document(path, handle, rules)
             elif not first:
                 yield Rejected(str(path), "the file is empty")
             else:
@@ -222,124 +222,256 @@ def _read_json_array(path: Path, handle: IO[bytes], rules: _Rules) -> Iterator[I
         yield _plain_post(element, f"{path}[{index}]", rules)
 
 
-def iter_json_array(handle: IO[bytes], name: str) -> Iterator[Any | Rejected]:
-    """The elements of a top-level JSON array, decoded one at a time from 1 MB chunks.
+class _StreamError(Exception):
+    """A syntax error (or an over-long record) in a streamed file: where, and what."""
 
-    `json.JSONDecoder.raw_decode` reads one element from a buffer; an element cut by the end
-    of the buffer fails near the buffer's end (or as an unterminated string), and is read
-    again once more text has arrived. Memory is one element plus a chunk, whatever the file
-    size. A syntax error ends the file with a `Rejected` naming its line: what came before
-    it has been yielded, what follows cannot be told apart from the broken element.
-    Non-UTF-8 bytes are kept as lone surrogates, so only the record holding one is rejected.
+    def __init__(self, rejected: Rejected) -> None:
+        super().__init__(str(rejected))
+        self.rejected = rejected
+
+
+class JsonStream:
+    """A JSON document read in 1 MB chunks, one value at a time.
+
+    `json.JSONDecoder.raw_decode` reads one value from a buffer; a value cut by the end of
+    the buffer fails near the buffer's end (or as an unterminated string), and is read again
+    once more text has arrived. The caller walks the document's structure (`take`, `key`,
+    `items`) and decodes whole only the values it wants whole (`value`), so memory is one
+    value plus a chunk, whatever the file size. Non-UTF-8 bytes are kept as lone
+    surrogates, so only the record holding one is rejected (see `checked_text`).
     """
-    decoder = json.JSONDecoder()
-    utf8 = codecs.getincrementaldecoder("utf-8")("surrogateescape")
-    buf = ""
-    pos = 0
-    line = 1  # the line number at buf[0]
-    eof = False
 
-    def fill() -> None:
-        nonlocal buf, pos, line, eof
-        chunk = handle.read(READ_CHUNK)
-        eof = not chunk
-        line += buf.count("\n", 0, pos)
-        buf = buf[pos:] + utf8.decode(chunk, final=eof)
-        pos = 0
+    def __init__(self, handle: IO[bytes], name: str) -> None:
+        self.handle = handle
+        self.name = name
+        self.decoder = json.JSONDecoder()
+        self.utf8 = codecs.getincrementaldecoder("utf-8")("surrogateescape")
+        self.buf = ""
+        self.pos = 0
+        self.line = 1  # the line number at buf[0]
+        self.eof = False
+        self._fill()
+        if self.buf.startswith(_BOM):
+            self.pos = 1
 
-    def skip_space() -> bool:
-        """Move past whitespace; False at the end of the file."""
-        nonlocal pos
+    def _fill(self) -> None:
+        chunk = self.handle.read(READ_CHUNK)
+        self.eof = not chunk
+        self.line += self.buf.count("\n", 0, self.pos)
+        self.buf = self.buf[self.pos :] + self.utf8.decode(chunk, final=self.eof)
+        self.pos = 0
+
+    def error(self, message: str, at: int | None = None) -> _StreamError:
+        line = self.line + self.buf.count("\n", 0, self.pos if at is None else at)
+        return _StreamError(Rejected(f"{self.name}:{line}", message))
+
+    def peek(self) -> str:
+        """The next character that is not whitespace, or "" at the end of the file."""
         while True:
-            while pos < len(buf) and buf[pos] in _WHITESPACE:
-                pos += 1
-            if pos < len(buf):
-                return True
-            if eof:
-                return False
-            fill()
+            while self.pos < len(self.buf) and self.buf[self.pos] in _WHITESPACE:
+                self.pos += 1
+            if self.pos < len(self.buf):
+                return self.buf[self.pos]
+            if self.eof:
+                return ""
+            self._fill()
 
-    def error(message: str, at: int) -> Rejected:
-        return Rejected(f"{name}:{line + buf.count(chr(10), 0, at)}", message)
+    def take(self, char: str) -> None:
+        found = self.peek()
+        if found != char:
+            what = repr(found) if found else "the end of the file"
+            raise self.error(f"not valid JSON (expected {char!r}, found {what})")
+        self.pos += 1
 
-    fill()
-    if buf.startswith(_BOM):
-        pos = 1
-    skip_space()
-    if buf[pos : pos + 1] != "[":
-        yield error("not valid JSON (expected '[')", pos)
-        return
-    pos += 1
-    first = True
-    while True:
-        if not skip_space():
-            yield error("not valid JSON (the array is not closed)", pos)
-            return
-        if buf[pos] == "]":
-            return
-        if not first:
-            if buf[pos] != ",":
-                yield error("not valid JSON (expected ',' or ']')", pos)
-                return
-            pos += 1
-            if not skip_space():
-                yield error("not valid JSON (the array is not closed)", pos)
-                return
-        first = False
+    def value(self) -> Any:
+        """The next value, decoded whole."""
+        self.peek()
         while True:
             try:
-                value, end = decoder.raw_decode(buf, pos)
-                if eof or isinstance(value, dict | list | str) or len(buf) - end > 64:
+                value, end = self.decoder.raw_decode(self.buf, self.pos)
+                if self.eof or isinstance(value, dict | list | str) or len(self.buf) - end > 64:
                     break
-                fill()  # a number near the end of the buffer may go on in the next chunk
+                self._fill()  # a number near the end of the buffer may go on in the next chunk
             except json.JSONDecodeError as exc:
-                cut = exc.pos >= len(buf) - 64 or exc.msg.startswith("Unterminated string")
-                if eof or not cut:
-                    yield error(
+                cut = exc.pos >= len(self.buf) - 64 or exc.msg.startswith("Unterminated string")
+                if self.eof or not cut:
+                    raise self.error(
                         f"not valid JSON ({exc.msg}); the rest of the file is not read", exc.pos
-                    )
-                    return
-                if len(buf) - pos > MAX_RECORD_CHARS:
-                    yield error(
+                    ) from None
+                if len(self.buf) - self.pos > MAX_RECORD_CHARS:
+                    raise self.error(
                         f"a record larger than {MAX_RECORD_CHARS // 2**20} MB is not a post; "
-                        "the rest of the file is not read",
-                        pos,
-                    )
-                    return
-                fill()
+                        "the rest of the file is not read"
+                    ) from None
+                self._fill()
             except RecursionError:
-                yield error("JSON nested too deeply to be a post; the rest is not read", pos)
+                raise self.error(
+                    "JSON nested too deeply to be a post; the rest is not read"
+                ) from None
+        self.pos = end
+        return value
+
+    def key(self) -> str:
+        """An object's next key, and the colon after it."""
+        key = self.value() if self.peek() == '"' else None
+        if not isinstance(key, str):
+            raise self.error("not valid JSON (expected a key in double quotes)")
+        self.take(":")
+        return key
+
+    def members(self) -> Iterator[str]:
+        """An object's keys (after its "{"), each left for the caller to read the value of."""
+        first = True
+        while True:
+            if self.peek() == "}":
+                self.pos += 1
                 return
-        pos = end
-        yield value
+            if not first:
+                self.take(",")
+            first = False
+            yield self.key()
+
+    def items(self) -> Iterator[Any]:
+        """An array's elements (after its "["), each decoded whole."""
+        first = True
+        while True:
+            if self.peek() == "]":
+                self.pos += 1
+                return
+            if not first:
+                self.take(",")
+            first = False
+            yield self.value()
+
+    def skip_items(self, items: Iterator[Any]) -> None:
+        """Read what is left of an array that is not wanted (to get to what follows it)."""
+        for _ in items:
+            pass
 
 
-def _read_json_document(path: Path, raw: bytes, rules: _Rules) -> Iterator[ImportItem]:
-    """A whole JSON document: a Desktop export (one chat or a whole account), or one post."""
-    text = raw.decode("utf-8", errors="surrogateescape").removeprefix(_BOM)
+def iter_json_array(handle: IO[bytes], name: str) -> Iterator[Any | Rejected]:
+    """The elements of a top-level JSON array, one at a time (see `JsonStream`). A syntax
+    error ends the file with a `Rejected` naming its line: what came before it has been
+    yielded, what follows cannot be told apart from the broken element."""
+    stream = JsonStream(handle, name)
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        yield Rejected(f"{path}:{exc.lineno}", f"not valid JSON ({exc.msg})")
+        stream.take("[")
+        yield from stream.items()
+        if stream.peek():
+            raise stream.error("not valid JSON (more after the array)")
+    except _StreamError as exc:
+        yield exc.rejected
+
+
+def _read_json_document(path: Path, handle: IO[bytes], rules: _Rules) -> Iterator[ImportItem]:
+    """A JSON object: a Desktop export (one chat, or a whole account), or one post.
+
+    Streamed: a chat's `messages` are read one at a time, and an account's chats one chat
+    at a time, so an export of any size takes the memory of one message.
+    """
+    stream = JsonStream(handle, str(path))
+    where = str(path)
+    fields: dict[str, Any] = {}
+    try:
+        stream.take("{")
+        for key in stream.members():
+            if key == "messages" and stream.peek() == "[" and fields.keys() >= _HEADER:
+                stream.take("[")
+                yield from _streamed_chat(stream, fields, where, rules)
+                fields["messages"] = None  # read: what follows it is only more header
+            elif key in ("chats", "left_chats") and stream.peek() == "{":
+                stream.take("{")
+                yield from _streamed_section(stream, key, where, rules)
+                fields[key] = None
+            else:
+                fields[key] = stream.value()
+        if stream.peek():
+            raise stream.error("not valid JSON (more after the object)")
+    except _StreamError as exc:
+        yield exc.rejected
         return
-    except RecursionError:
-        yield Rejected(str(path), "JSON nested too deeply to be a post or an export")
-        return
-    if isinstance(data, list):
-        for index, record in enumerate(data):
-            yield _plain_post(record, f"{path}[{index}]", rules)
-    elif isinstance(data, dict) and "messages" in data:
-        yield from desktop_chat_posts(data, str(path), rules)
-    elif isinstance(data, dict) and ("chats" in data or "left_chats" in data):
-        yield from _desktop_account(data, str(path), rules)
-    elif isinstance(data, dict) and ("message_id" in data or "id" in data):
-        yield _plain_post(data, f"{path}[0]", rules)
+    if "messages" in fields:
+        if fields["messages"] is not None:  # not streamed: an odd shape, or "type" after it
+            yield from desktop_chat_posts(fields, where, rules)
+    elif "chats" in fields or "left_chats" in fields:
+        odd = {k: v for k, v in fields.items() if k in ("chats", "left_chats") and v is not None}
+        if odd:
+            yield from _desktop_account(odd, where, rules)
+    elif "message_id" in fields or "id" in fields:
+        yield _plain_post(fields, f"{path}[0]", rules)
     else:
         yield Rejected(
-            str(path),
+            where,
             "unknown JSON layout: expected a Telegram Desktop export (messages or chats) "
             "or a list of posts",
         )
+
+
+_HEADER = frozenset({"name", "type", "id"})
+"""What Telegram Desktop writes before a chat's messages. Only then are the messages
+streamed; a chat that puts them first is read whole (same result, more memory)."""
+
+
+def _streamed_chat(
+    stream: JsonStream, header: dict[str, Any], where: str, rules: _Rules
+) -> Iterator[ImportItem]:
+    """A chat's messages as they are read (the stream is just past "messages": [)."""
+    messages = stream.items()
+    yield from desktop_chat_posts(header, where, rules, messages)
+    stream.skip_items(messages)  # a chat that is not a channel: past its messages
+
+
+def _streamed_section(
+    stream: JsonStream, section: str, where: str, rules: _Rules
+) -> Iterator[ImportItem]:
+    """An account export's `chats` or `left_chats` (the stream is just past its "{")."""
+    for key in stream.members():
+        if key != "list":
+            stream.value()  # "about": a sentence
+            continue
+        if stream.peek() != "[":
+            problem = _shape_problem(_ChatList, {"list": stream.value()}, section)
+            yield Rejected(where, f"not a Telegram Desktop export: {problem}")
+            continue
+        stream.take("[")
+        index = 0
+        while True:
+            if stream.peek() == "]":
+                stream.pos += 1
+                break
+            if index:
+                stream.take(",")
+            place = f"{where}: {section}.list[{index}]"
+            index += 1
+            if stream.peek() != "{":
+                chat = stream.value()
+                yield Rejected(place, f"expected a chat object, got {type(chat).__name__}")
+                continue
+            stream.take("{")
+            yield from _streamed_chat_object(stream, place, rules)
+
+
+def _streamed_chat_object(stream: JsonStream, where: str, rules: _Rules) -> Iterator[ImportItem]:
+    """One chat of an account export (the stream is just past its "{")."""
+    header: dict[str, Any] = {}
+    streamed = False
+    for key in stream.members():
+        if key == "messages" and stream.peek() == "[" and header.keys() >= _HEADER:
+            stream.take("[")
+            yield from _streamed_chat(stream, header, where, rules)
+            streamed = True
+        else:
+            header[key] = stream.value()
+    if not streamed:
+        yield from desktop_chat_posts(header, where, rules)
+
+
+def _shape_problem(model: type[BaseModel], value: Any, prefix: str = "") -> str:
+    try:
+        model.model_validate(value)
+    except ValidationError as exc:
+        return _shape_error(exc, prefix)
+    return f"{prefix}: unexpected shape"
 
 
 # ----- the rules every record follows -------------------------------------------------
@@ -617,12 +749,21 @@ def _desktop_account(data: dict[str, Any], where: str, rules: _Rules) -> Iterato
 
 
 def desktop_chat_posts(
-    data: dict[str, Any], where: str, rules: _Rules | None = None
+    data: dict[str, Any],
+    where: str,
+    rules: _Rules | None = None,
+    messages: Iterator[Any] | None = None,
 ) -> Iterator[ImportItem]:
-    """Posts of one exported chat; only channels are imported (private chats never are)."""
+    """Posts of one exported chat; only channels are imported (private chats never are).
+
+    `messages`, when given, are the chat's messages as a stream is reading them, and
+    `data` is the rest of the chat (its header: name, type, id).
+    """
     rules = rules or _Rules(datetime.now(UTC))
     try:
-        chat = DesktopChat.model_validate(data)
+        chat = DesktopChat.model_validate(
+            data if messages is None else {k: v for k, v in data.items() if k != "messages"}
+        )
     except ValidationError as exc:
         yield Rejected(where, f"not a Telegram Desktop chat: {_shape_error(exc)}")
         return
@@ -638,7 +779,7 @@ def desktop_chat_posts(
         return
     channel = ChannelRef(peer_id=peer_id, title=title)
     pending: list[tuple[dict[str, Any], IncomingPost]] = []
-    for index, message in enumerate(chat.messages):
+    for index, message in enumerate(chat.messages if messages is None else messages):
         item = _desktop_message(message, channel, f"{where}: messages[{index}]", rules)
         if item is None:
             continue

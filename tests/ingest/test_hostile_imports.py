@@ -397,3 +397,73 @@ def test_every_rejection_of_the_reader_names_a_place(tmp_path: Path) -> None:
         f"{path}:3",
         "post",
     ]
+
+
+# ----- Desktop exports are streamed too -------------------------------------------------
+
+
+def test_a_desktop_export_is_read_message_by_message_not_whole(tmp_path: Path) -> None:
+    export = channel(5, [message(n, text="слово " * 500) for n in range(1, 8001)])
+    big = json.dumps(export, ensure_ascii=False, indent=1).encode()
+    assert len(big) > 20 * imports.READ_CHUNK
+    reader = CountingReader(big)
+    rules = imports._Rules(datetime.now(UTC))
+    items = imports._read_json_document(tmp_path / "result.json", reader, rules)  # type: ignore[arg-type]
+    first = next(items)
+    assert isinstance(first, IncomingPost) and first.message_id == 1
+    assert reader.read_bytes <= 2 * imports.READ_CHUNK
+
+
+desktop_messages = st.lists(
+    st.fixed_dictionaries(
+        {"id": st.integers(-2, 40), "type": st.sampled_from(["message", "service"])},
+        optional={
+            "date_unixtime": st.sampled_from(["1732700000", "0", "x", 5]),
+            "date": st.sampled_from(["2024-11-27T10:00:00", "bad"]),
+            "text": json_value,
+            "photo": st.sampled_from(["a.jpg", ""]),
+            "poll": json_value,
+        },
+    ),
+    max_size=6,
+)
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    st.lists(
+        st.fixed_dictionaries(
+            {"name": st.text(max_size=5), "id": st.integers(1, 10**6),
+             "type": st.sampled_from(["public_channel", "personal_chat", "private_channel"]),
+             "messages": desktop_messages}
+        ),
+        max_size=3,
+    ),
+    st.integers(1, 50),
+    st.booleans(),
+)  # fmt: skip
+def test_streamed_exports_read_the_same_at_any_chunk_size(
+    tmp_path_factory: pytest.TempPathFactory, chats: list[Any], chunk: int, account: bool
+) -> None:
+    folder = tmp_path_factory.mktemp("x")
+    path = folder / "result.json"
+    document: Any = (
+        {"about": "x", "chats": {"about": "y", "list": chats}}
+        if account
+        else (
+            chats[0] if chats else {"name": "n", "type": "public_channel", "id": 1, "messages": []}
+        )
+    )
+    path.write_text(json.dumps(document, ensure_ascii=False, indent=1), encoding="utf-8")
+    whole = list(read_import_file(path))
+    original = imports.READ_CHUNK
+    imports.READ_CHUNK = chunk
+    try:
+        streamed = list(read_import_file(path))
+    finally:
+        imports.READ_CHUNK = original
+    assert streamed == whole
+    # …and the same as reading the whole document first and walking the dict.
+    rules = imports._Rules(datetime.now(UTC))
+    reader = imports._desktop_account if account else imports.desktop_chat_posts
+    assert whole == list(reader(document, str(path), rules))

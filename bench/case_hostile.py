@@ -3,8 +3,9 @@
 - `wirebrief ingest --once` against a local t.me that serves a 100 MB page (no
   Content-Length) and one whose 1 MB gzip body inflates to 1 GB, beside a normal page as the
   baseline (the server is the tests' `HostileTme`, run on a thread of this process);
-- `wirebrief import` of a 200 MB JSON array (streamed), against the same posts as JSON Lines
-  (read line by line) and against what loading that array whole costs (`json.load`).
+- `wirebrief import` of a 200 MB JSON array and of a 200 MB Telegram Desktop export (both
+  streamed), against the same posts as JSON Lines (read line by line) and against what
+  loading the array whole costs (`json.load`).
 
 Each command runs as its own process and reports its own VmHWM as it exits (the
 `_MEASURED_MAIN` of case 6), so the figure is the process's peak resident memory.
@@ -128,6 +129,37 @@ def big_array(out: Path, size: int) -> tuple[Path, Path, int]:
     return array, lines, count
 
 
+def big_export(out: Path, size: int) -> tuple[Path, int]:
+    """A Telegram Desktop export of one channel (corpus texts) of about `size` bytes."""
+    path = out / f"hostile-desktop-{size // MB}mb.json"
+    stamp = out / f"hostile-desktop-{size // MB}mb.count"
+    if path.exists() and stamp.exists():
+        return path, int(stamp.read_text())
+    corpus = load_corpus()
+    written = count = 0
+    with path.open("w", encoding="utf-8") as handle:
+        handle.write(
+            '{\n "name": "Big", "type": "public_channel", "id": 1234567,\n "messages": [\n'
+        )
+        while written < size:
+            for post in corpus:
+                message = {
+                    "id": count + 1, "type": "message", "date": "2024-11-27T10:00:00",
+                    "date_unixtime": "1732700000", "text": post.get("text") or "",
+                }  # fmt: skip
+                text = (
+                    ("" if count == 0 else ",\n") + "  " + json.dumps(message, ensure_ascii=False)
+                )
+                handle.write(text)
+                written += len(text.encode())
+                count += 1
+                if written >= size:
+                    break
+        handle.write("\n ]\n}\n")
+    stamp.write_text(str(count))
+    return path, count
+
+
 _LOAD_WHOLE = (
     "import json, sys\n"
     "data = json.load(open(sys.argv[1], encoding='utf-8'))\n"
@@ -148,6 +180,13 @@ def import_peaks(out: Path, size: int) -> dict[str, dict[str, Any]]:
         peaks[name]["file_bytes"] = path.stat().st_size
         peaks[name]["records"] = count
         remove_db(db)
+    export, messages = big_export(out, size)
+    db = out / "hostile-import-desktop.db"
+    remove_db(db)
+    peaks["desktop"] = measured(["import", "--quiet", str(export)], _env(db), out)
+    peaks["desktop"]["file_bytes"] = export.stat().st_size
+    peaks["desktop"]["records"] = messages
+    remove_db(db)
     proc = subprocess.run(
         [sys.executable, "-c", _LOAD_WHOLE, str(array)], capture_output=True, text=True, check=True
     )
@@ -182,6 +221,13 @@ def run(ctx: Context) -> dict[str, Any]:
         Row("7 hostile", f"{array // MB} MB array", "`import` peak RSS (streamed)",
             f"{array_mb:.0f} MB", f"{lines_mb:.0f} MB (JSON Lines)", array_mb / lines_mb,
             f"≤ {TARGET_MB} MB", array_mb <= TARGET_MB and array_ok)
+    )  # fmt: skip
+    desktop_mb = imports["desktop"]["vm_hwm_kb"] / 1024
+    desktop_ok = f"imported {imports['desktop']['records']}," in imports["desktop"]["output"]
+    rows.append(
+        Row("7 hostile", f"{array // MB} MB export", "`import` of a Desktop export, peak RSS",
+            f"{desktop_mb:.0f} MB", f"{lines_mb:.0f} MB (JSON Lines)", desktop_mb / lines_mb,
+            f"≤ {TARGET_MB} MB", desktop_mb <= TARGET_MB and desktop_ok)
     )  # fmt: skip
     rows.append(
         Row("7 hostile", f"{array // MB} MB array", "`json.load` of the whole array",

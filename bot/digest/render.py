@@ -84,7 +84,7 @@ def empty_line(digest: Digest, tz: tzinfo = UTC) -> str:
     if digest.latest is not None:
         line += (
             f" The latest earlier post is from {when_text(digest.latest.date, tz, True)}"
-            f" ({digest.latest.channel}): {digest.latest_text}"
+            f" ({defang(digest.latest.channel)}): {digest.latest_text}"
         )
     return line
 

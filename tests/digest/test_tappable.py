@@ -5,6 +5,7 @@ format. "A link" is what Telegram's own entity parser would make tappable."""
 from __future__ import annotations
 
 import json
+import re
 import socket
 import subprocess
 import sys
@@ -138,3 +139,20 @@ def test_post_text_in_an_extractive_item_cannot_link() -> None:
     cleaned = clean_text(text)
     assert find_links(cleaned) == []
     assert "пример[.]дети" in cleaned and cleaned.endswith("Колонна прошла.")
+
+
+async def test_an_empty_window_names_the_latest_post_without_a_link_in_its_text(
+    store: Store,
+) -> None:
+    now = datetime(2026, 3, 11, 8, 0, tzinfo=UTC)
+    await store.upsert_posts(
+        [IncomingPost(ChannelRef(username="old_news", title="Visit evil.com"), 3,
+                      now - timedelta(days=5), "Минск: колонна прошла.")]
+    )  # fmt: skip
+    digest = await build_digest(
+        store, Topic.adhoc("Минск"), Window(now - timedelta(days=1), now), now
+    )
+    html_out = render(digest, "html")
+    text_outside_links = re.sub(r"<a [^>]*>.*?</a>", "", html_out)
+    assert "Visit evil[.]com" in text_outside_links
+    assert find_links(re.sub(r"<[^>]+>", "", text_outside_links)) == []

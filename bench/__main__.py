@@ -19,7 +19,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import case_digest, case_grouping, case_import, case_llm, case_memory, case_parse
+from bench import (
+    case_digest,
+    case_grouping,
+    case_hostile,
+    case_import,
+    case_llm,
+    case_memory,
+    case_parse,
+)
 from bench.common import Context, Row, human, machine, remove_db
 from bench.data import REPO, build_dataset
 
@@ -30,6 +38,7 @@ CASES = {
     "llm": case_llm,
     "parse": case_parse,
     "memory": case_memory,
+    "hostile": case_hostile,
 }
 NEEDS_STORES = {"digest", "grouping", "memory"}
 DEFAULT_SIZES = "100000,1000000"

@@ -20,7 +20,14 @@ from typing import Any
 from bot import __version__
 from bot.config import Settings, load_settings, normalise_username
 from bot.digest.pipeline import DEFAULT_LIMIT, build_digest
-from bot.digest.render import FORMATS, channel_lines, render, search_excerpt, source_lines
+from bot.digest.render import (
+    FORMATS,
+    channel_lines,
+    local_time,
+    render,
+    search_excerpt,
+    source_lines,
+)
 from bot.digest.topics import Topic, default_topics_path, load_topics, resolve_topic
 from bot.digest.window import parse_time, resolve_window
 from bot.errors import WirebriefError
@@ -393,7 +400,7 @@ async def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
     since = parse_time(args.since, _now(), settings.tz) if args.since else None
 
     def line(post: Post) -> str:
-        when = post.date.astimezone(settings.tz).strftime("%Y-%m-%d %H:%M")
+        when = local_time(post.date, settings.tz).strftime("%Y-%m-%d %H:%M")
         return f"{when}  {post.channel.name}  {post.url}\n    {search_excerpt(post, 160)}"
 
     async def work(store: Store) -> int:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 PUBLIC_TME = "https://t.me"
 
 
@@ -12,7 +14,9 @@ def post_url(username: str | None, peer_id: int | None, message_id: int) -> str:
     they are meant for people.
     """
     if username:
-        return f"{PUBLIC_TME}/{username}/{message_id}"
+        # Usernames are checked on every way in; a stored one that is not a username (an
+        # older database) is still only a path segment here, never markup or another URL.
+        return f"{PUBLIC_TME}/{quote(username, safe='')}/{message_id}"
     if peer_id is None:
         raise ValueError("a post link needs a channel username or id")
     return f"{PUBLIC_TME}/c/{peer_id}/{message_id}"

@@ -53,6 +53,20 @@ class Channel:
         return f"@{self.username}" if self.username else str(self.peer_id)
 
 
+MAX_POST_TEXT_CHARS = 131_072
+"""Longest post text stored: 32 times Telegram's own limit (4,096 characters for a message,
+1,024 or 4,096 for a caption), so a real post, an album's captions joined, a poll or a page's
+link targets always fit, and a hostile 50 MB "post" cannot slow every digest that reads it."""
+TEXT_CUT_MARK = " […]"
+
+
+def capped_text(text: str) -> str:
+    """`text`, cut to MAX_POST_TEXT_CHARS (with a mark saying so) when longer."""
+    if len(text) <= MAX_POST_TEXT_CHARS:
+        return text
+    return text[: MAX_POST_TEXT_CHARS - len(TEXT_CUT_MARK)] + TEXT_CUT_MARK
+
+
 @dataclass(frozen=True, slots=True)
 class IncomingPost:
     """A post as an ingest source read it, before the store gives it a channel row."""

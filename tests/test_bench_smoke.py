@@ -13,7 +13,7 @@ import pytest
 
 from tests.conftest import REPO
 
-CASES = {"import", "digest", "grouping", "llm", "parse", "memory"}
+CASES = {"import", "digest", "grouping", "llm", "parse", "memory", "hostile"}
 
 
 @pytest.mark.timeout(300)

@@ -13,15 +13,24 @@ from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from bot.digest.extractive import shorten
-from bot.digest.text import clean_text, strip_markup
+from bot.digest.text import clean_text, defang, strip_markup
 from bot.models import ChannelSummary, Citation, Digest, DigestItem, FigureReading, Post, Source
 
 FORMATS = ("text", "markdown", "html", "json")
 HTML_MAX_LINKS_PER_ITEM = 12
 
 
+def local_time(value: datetime, tz: tzinfo) -> datetime:
+    """`value` in the reader's zone; a time at the edge of datetime's range (year 1 or
+    9999) that the zone's offset would push out of it stays in UTC instead of failing."""
+    try:
+        return value.astimezone(tz)
+    except OverflowError:
+        return value.astimezone(UTC)
+
+
 def when_text(value: datetime, tz: tzinfo, with_year: bool = False) -> str:
-    local = value.astimezone(tz)
+    local = local_time(value, tz)
     return local.strftime("%d %b %Y %H:%M" if with_year else "%d %b %H:%M")
 
 
@@ -118,7 +127,7 @@ def empty_line(digest: Digest, tz: tzinfo = UTC) -> str:
     if digest.latest is not None:
         line += (
             f" The latest earlier post is from {when_text(digest.latest.date, tz, True)}"
-            f" ({digest.latest.channel}): {digest.latest_text}"
+            f" ({defang(digest.latest.channel)}): {digest.latest_text}"
         )
     return line
 
@@ -152,7 +161,10 @@ def _support(item: DigestItem, tz: tzinfo) -> str:
 def _footer_lines(digest: Digest) -> list[str]:
     lines = [f"Note: {note}" for note in digest.notes]
     if digest.provenance:
-        lines.append("Sources: " + "; ".join(f"{s.channel} ({s.posts})" for s in digest.provenance))
+        # A channel's title is text from outside too: "Visit evil.com" must not become a link.
+        lines.append(
+            "Sources: " + "; ".join(f"{defang(s.channel)} ({s.posts})" for s in digest.provenance)
+        )
     return lines
 
 
@@ -165,14 +177,23 @@ def md_escape(text: str) -> str:
     return text.translate(_MD_SPECIAL)
 
 
+_MD_URL_UNSAFE = str.maketrans({c: f"%{ord(c):02X}" for c in "()[]<>\\ \"'`"})
+
+
+def md_url(url: str) -> str:
+    """A link target for `[label](target)`: nothing in it can close the link or open
+    another (parentheses, brackets, spaces and quotes are percent-encoded)."""
+    return url.translate(_MD_URL_UNSAFE)
+
+
 def render_markdown(digest: Digest, tz: tzinfo = UTC) -> str:
     lines = [f"## {md_escape(header_line(digest, tz))}", "", f"_{stats_line(digest)}_", ""]
     if not digest.items:
         lines.append(md_escape(empty_line(digest, tz)))
         if digest.latest is not None:
-            lines.append(f"[{md_escape(digest.latest.channel)}]({digest.latest.url})")
+            lines.append(f"[{md_escape(digest.latest.channel)}]({md_url(digest.latest.url)})")
     for number, item in enumerate(digest.items, start=digest.offset + 1):
-        links = ", ".join(f"[{md_escape(c.channel)}]({c.url})" for c in item.citations)
+        links = ", ".join(f"[{md_escape(c.channel)}]({md_url(c.url)})" for c in item.citations)
         lines.append(
             f"{number}. {md_escape(item.text)}{md_escape(_marks(item))}  \n"
             f"   {md_escape(_support(item, tz))} · {links}"

@@ -12,22 +12,13 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from bot.digest.tappable import defang_links
+
 MARKDOWN_LINK_RE = re.compile(r"\[([^\]\n]*)\]\((?:https?://|tg://)[^)\s]*\)")
 # A line that is only a link (a channel's signature): "[Kyiv Wire](https://t.me/…)".
 LINK_ONLY_LINE_RE = re.compile(r"^\W*\[[^\]\n]*\]\([^)\s]*\)\W*$")
 URL_RE = re.compile(r"(?:https?://|www\.|t\.me/)\S+", re.IGNORECASE)
 MENTION_RE = re.compile(r"(?<![\w@])@[A-Za-z][A-Za-z0-9_]{3,31}\b")
-# Top-level domains Telegram turns into links when they end a word.word: every two-letter
-# (country) code, the common generic ones, Cyrillic ones, and punycode.
-_TLDS = (
-    r"[a-z]{2}|com|net|org|info|biz|name|pro|edu|gov|mil|int|app|dev|io|xyz|site|online|"
-    r"news|media|live|tech|store|shop|blog|club|top|link|click|space|press|world|today|"
-    r"рф|укр|бел|срб|қаз|мон|рус|москва|онлайн|сайт|xn--[a-z0-9-]{2,59}"
-)
-BARE_DOMAIN_RE = re.compile(
-    rf"(?<![\w@.])(?:[^\W_](?:[\w-]{{0,61}}[^\W_])?\.)+(?:{_TLDS})(?![\w-])(?:/\S*)?",
-    re.IGNORECASE,
-)
 MARKDOWN_MARK_RE = re.compile(r"\*\*|__|~~|\|\||```|`")
 WORD_RE = re.compile(r"[^\W_]+", re.UNICODE)
 SENTENCE_SPLIT_RE = re.compile(r"[.!?…:;—–\-]\s+|[«»\"“”()]")
@@ -124,12 +115,10 @@ def strip_markup(text: str) -> str:
 
 def defang(text: str) -> str:
     """What a post names but must not become a link in a digest: `evil.example` is shown
-    as `evil[.]example` and `@channel` as `channel`, as wire and security desks do."""
-    if "." in text:
-        text = BARE_DOMAIN_RE.sub(lambda m: m.group(0).replace(".", "[.]"), text)
-    if "@" in text:
-        text = MENTION_RE.sub(lambda m: m.group(0)[1:], text)
-    return text
+    as `evil[.]example`, `tg:resolve` as `tg[:]resolve` and `@channel` as `channel`, as
+    wire and security desks do. What counts as a link is what Telegram's own entity parser
+    makes tappable (any registered TLD, IP hosts, e-mail, `tg:`; see `bot.digest.tappable`)."""
+    return defang_links(text)
 
 
 def _may_have_marks(text: str) -> bool:

@@ -16,7 +16,8 @@ from datetime import UTC
 from typing import Any
 
 from bot.digest.extractive import shorten
-from bot.digest.text import BARE_DOMAIN_RE, MARKDOWN_MARK_RE, WORD_RE
+from bot.digest.tappable import remove_links
+from bot.digest.text import MARKDOWN_MARK_RE, WORD_RE
 from bot.models import Citation, DigestItem, Post, Story
 
 MAX_ITEM_CHARS = 600
@@ -29,6 +30,11 @@ MARKER_RE = re.compile(
     re.IGNORECASE,
 )
 DIGITS_RE = re.compile(r"\d{1,6}")
+# A reference written as a string: "3", "[3]", "source 3", "#3". Only a source number: the
+# digits of "https://t.me/c/1/1" or "item 2 of 5" are not a reference to anything.
+REFERENCE_RE = re.compile(
+    r"\[?\s*(?:(?:sources?|src|n)\s*[:=#]?\s*|#)?(\d{1,6})\s*\]?", re.IGNORECASE
+)
 BULLET_RE = re.compile(r"^(?:[-*•·–—]+|\d{1,3}[.)]|\(\d{1,3}\))\s+")
 JSON_LIST_START_RE = re.compile(r"\[\s*[{\]]")
 FENCE_RE = re.compile(r"```[a-zA-Z]*\s*\n?(.*?)```", re.DOTALL)
@@ -37,18 +43,23 @@ JSON_ITEM_RE = re.compile(
     r'\{\s*"text"\s*:\s*("(?:[^"\\]|\\.)*")\s*,\s*"sources"\s*:\s*\[([^\]]*)\]\s*\}'
 )
 
-MARKDOWN_LINK_RE = re.compile(r"\[([^\]\n]*)\]\(([^)\s]*)\)")
+# Every pattern here is bounded or anchored so that hostile model text (100,000 letters
+# without a space) costs linear time, never quadratic.
+MARKDOWN_LINK_RE = re.compile(r"\[([^\]\n]{0,1000})\]\(([^)\s]{0,4000})\)")
 HTML_TAG_RE = re.compile(r"</?[A-Za-z][^<>]{0,200}>")
-SCHEME_URL_RE = re.compile(r"\S*://\S*|\bwww\.\S*", re.IGNORECASE)
-TG_LINK_RE = re.compile(r"\btg://\S*|\b(?:t|telegram)\.(?:me|dog)\b(?:/\S*)?", re.IGNORECASE)
-# Anything shaped like a domain, in model text (where removing too much costs little):
-# evil.example, News.Site.COM/path. The precise list of linkable TLDs is BARE_DOMAIN_RE.
+SCHEME_URL_RE = re.compile(r"[^\s:/]{0,32}://\S*|\bwww\.\S*", re.IGNORECASE)
+TG_LINK_RE = re.compile(
+    r"\b(?:tg|ton|tonsite):\S*|\b(?:t|telegram)\.(?:me|dog)\b(?:/\S*)?", re.IGNORECASE
+)
+# Anything shaped like a Latin domain, in model text (where removing too much costs little):
+# evil.example, News.Site.COM/path, with any dot a client reads as one. Links in other
+# scripts (пример.дети) and IP hosts are found by Telegram's rules (`remove_links`).
 DOMAIN_SHAPE_RE = re.compile(
-    r"(?<![\w@.])(?:[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?\.)+[a-z]{2,24}\b(?:/\S*)?",
+    r"(?<![\w@.．。｡])(?:[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?[.．。｡])+[a-z]{2,24}\b(?:/\S*)?",
     re.IGNORECASE,
 )
-EMAIL_RE = re.compile(r"\S+@\S+\.\w+")
-HANDLE_RE = re.compile(r"(?<!\w)@[@\w]*")
+EMAIL_RE = re.compile(r"[^\s@＠]{1,64}[@＠][^\s@＠]{1,253}?[.．。｡]\w+")
+HANDLE_RE = re.compile(r"(?<!\w)[@＠][@＠\w]*|/\w+[@＠]\w+")
 EMPTY_BRACKETS_RE = re.compile(r"\(\s*[,;:]?\s*\)|\[\s*\]")
 SPACE_BEFORE_PUNCT_RE = re.compile(r"\s+([,.;:!?])")
 
@@ -184,8 +195,8 @@ def _number(ref: Any) -> list[int] | None:
     if isinstance(ref, float) and ref.is_integer() and abs(ref) <= MAX_SOURCE_NUMBER:
         return [int(ref)]
     if isinstance(ref, str):
-        found = [int(n) for n in DIGITS_RE.findall(ref)]
-        return found or None
+        match = REFERENCE_RE.fullmatch(ref.strip())
+        return [int(match[1])] if match else None
     return None
 
 
@@ -194,8 +205,20 @@ def _salvage(text: str) -> list[Candidate]:
     for match in JSON_ITEM_RE.finditer(text):
         value = _loads(match[1])
         if isinstance(value, str):
-            numbers = [int(n) for n in DIGITS_RE.findall(match[2])]
-            out.append(Candidate(without_markers(value), tuple(numbers + marker_numbers(value))))
+            refs = _loads(f"[{match[2]}]")
+            numbers: list[int] = []
+            unreadable = 0
+            for ref in refs if isinstance(refs, list) else [match[2]]:
+                number = _number(ref)
+                if number is None:
+                    unreadable += 1
+                else:
+                    numbers.extend(number)
+            out.append(
+                Candidate(
+                    without_markers(value), tuple(numbers + marker_numbers(value)), unreadable
+                )
+            )
     return out
 
 
@@ -227,7 +250,7 @@ def strip_links(text: str) -> str:
     text = EMAIL_RE.sub(" ", text)
     text = SCHEME_URL_RE.sub(" ", text)
     text = TG_LINK_RE.sub(" ", text)
-    text = BARE_DOMAIN_RE.sub(" ", text)
+    text = remove_links(text)
     text = DOMAIN_SHAPE_RE.sub(" ", text)
     return HANDLE_RE.sub(" ", text)
 

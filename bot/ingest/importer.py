@@ -13,7 +13,7 @@ from pathlib import Path
 
 from bot.errors import ImportFormatError
 from bot.ingest.imports import ImportItem, Rejected, Skipped, find_import_files, read_import_file
-from bot.models import IncomingPost
+from bot.models import MAX_POST_TEXT_CHARS, IncomingPost, capped_text
 from bot.store import Store, UpsertResult
 
 BATCH_SIZE = 2000
@@ -27,6 +27,8 @@ class ImportReport:
     counts: UpsertResult = field(default_factory=UpsertResult)
     rejected: list[Rejected] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
+    cut: int = 0
+    """Posts whose text was longer than MAX_POST_TEXT_CHARS and was stored cut."""
 
     @property
     def ok(self) -> bool:
@@ -40,6 +42,11 @@ class ImportReport:
             + (
                 f", skipped {len(self.skipped)} chat(s) that are not channels"
                 if self.skipped
+                else ""
+            )
+            + (
+                f", {self.cut} post text(s) cut to {MAX_POST_TEXT_CHARS:,} characters"
+                if self.cut
                 else ""
             )
         )
@@ -94,6 +101,9 @@ async def _import_file(
         batch: list[IncomingPost] = []
         for item in chunk:
             if isinstance(item, IncomingPost):
+                if len(item.text) > MAX_POST_TEXT_CHARS:
+                    item = replace(item, text=capped_text(item.text))
+                    report.cut += 1
                 batch.append(item)
             elif isinstance(item, Rejected):
                 report.rejected.append(item)

@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
+import zlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urljoin, urlsplit
 
@@ -35,6 +37,12 @@ log = logging.getLogger(__name__)
 MAX_PAGES_PER_POLL = 60
 UNAVAILABLE_RETRY = timedelta(hours=12)
 MAX_ERROR_BACKOFF = timedelta(hours=6)
+REQUEST_DEADLINE = 30.0
+"""Seconds one request may take in all, headers and body: httpx's timeouts are per read, so
+a server sending a byte every few seconds would otherwise hold a poll forever."""
+MAX_PAGE_BYTES = 4 * 1024 * 1024
+"""A preview page is about 150 KB; a body (decompressed) larger than this is not one."""
+READ_LIMIT = 64 * 1024
 
 
 class TransientFetchError(WirebriefError):
@@ -51,6 +59,20 @@ class ChannelUnavailable(WirebriefError):
     def __init__(self, status: str, reason: str) -> None:
         super().__init__(reason)
         self.status = status
+
+
+class BadPage(WirebriefError):
+    """An answer that is not a preview page we will read: too large, or sent from elsewhere."""
+
+
+@dataclass(frozen=True, slots=True)
+class Fetched:
+    """One answer, its body read within the size cap and the deadline."""
+
+    status: int
+    location: str | None
+    retry_after: float | None
+    text: str
 
 
 def _is_transient(exc: BaseException) -> bool:
@@ -85,12 +107,17 @@ class PreviewFetcher:
         pacing: float = 1.0,
         concurrency: int = 4,
         retry: RetryPolicy | None = None,
+        deadline: float = REQUEST_DEADLINE,
+        max_bytes: int = MAX_PAGE_BYTES,
     ) -> None:
         self.client = client
         self.base_url = base_url.rstrip("/")
+        self.origin = _origin(self.base_url)
         self.pacer = HostPacer(pacing)
         self.limit = asyncio.Semaphore(concurrency)
         self.retry = retry or RetryPolicy()
+        self.deadline = deadline
+        self.max_bytes = max_bytes
 
     async def page(self, username: str, before: int | None = None) -> PreviewPage:
         """One preview page, newest when `before` is None; retried while transient."""
@@ -100,49 +127,111 @@ class PreviewFetcher:
                 return await self._page_once(username, before)
         raise AssertionError("unreachable")  # pragma: no cover
 
-    async def _get(self, url: str, params: dict[str, int] | None = None) -> httpx.Response:
+    async def _get(self, url: str, params: dict[str, int] | None = None) -> Fetched:
+        """One GET within the deadline, its body read (and un-gzipped) within the size cap."""
         host = urlsplit(url).netloc
         async with self.limit:
             await self.pacer.wait(host)
-            return await self.client.get(url, params=params)
+            try:
+                async with asyncio.timeout(self.deadline):
+                    return await self._fetch(url, params)
+            except TimeoutError:
+                raise TransientFetchError(
+                    f"t.me did not send the page within {self.deadline:g} s"
+                ) from None
+
+    async def _fetch(self, url: str, params: dict[str, int] | None) -> Fetched:
+        # Only gzip is asked for, and decompressed here with a bound on the output, so a
+        # small body that inflates to gigabytes is stopped at the cap, not in memory.
+        headers = {"Accept-Encoding": "gzip"}
+        async with self.client.stream("GET", url, params=params, headers=headers) as response:
+            declared = response.headers.get("content-length", "")
+            if declared.isdigit() and int(declared) > self.max_bytes:
+                raise self._too_large(url)
+            encoding = response.headers.get("content-encoding", "identity").strip().lower()
+            if encoding not in ("identity", "gzip", ""):
+                raise BadPage(f"t.me sent the page as {encoding[:20]!r}, which is not read")
+            body = bytearray()
+            inflate = zlib.decompressobj(16 + zlib.MAX_WBITS) if encoding == "gzip" else None
+            async for raw in response.aiter_raw(READ_LIMIT):
+                if inflate is None:
+                    body += raw
+                else:
+                    data = raw
+                    while data and len(body) <= self.max_bytes:
+                        body += inflate.decompress(data, self.max_bytes + 1 - len(body))
+                        data = inflate.unconsumed_tail
+                if len(body) > self.max_bytes:
+                    raise self._too_large(url)
+            text = bytes(body).decode(response.encoding or "utf-8", errors="replace")
+            return Fetched(
+                response.status_code,
+                response.headers.get("location"),
+                _retry_after(response.headers.get("retry-after", "")),
+                text,
+            )
+
+    def _too_large(self, url: str) -> BadPage:
+        what = urlsplit(url).path or url
+        return BadPage(f"the page {what} is larger than {self.max_bytes // 2**20} MB; not read")
 
     async def _page_once(self, username: str, before: int | None) -> PreviewPage:
         url = f"{self.base_url}/s/{username}"
         response = await self._get(url, {"before": before} if before else None)
-        if response.is_redirect:
-            await self._explain_redirect(
-                username, urljoin(url, response.headers.get("location", ""))
-            )
-        if response.status_code == 404:
+        if response.status in (301, 302, 303, 307, 308):
+            await self._explain_redirect(username, urljoin(url, response.location or ""))
+        if response.status == 404:
             raise ChannelUnavailable("not_found", f"@{username} does not exist (404)")
-        if response.status_code == 429 or response.status_code >= 500:
-            raise TransientFetchError(
-                f"t.me answered {response.status_code}", _retry_after(response)
-            )
-        if response.status_code != 200:
-            raise ChannelUnavailable(
-                "error", f"t.me answered {response.status_code} for @{username}"
-            )
-        page = parse_preview_page(response.text, source=f"@{username}")
+        if response.status == 429 or response.status >= 500:
+            raise TransientFetchError(f"t.me answered {response.status}", response.retry_after)
+        if response.status != 200:
+            raise ChannelUnavailable("error", f"t.me answered {response.status} for @{username}")
+        # Parsing is CPU work (a hostile page of deeply nested tags is a lot of it): keep it
+        # off the event loop, so the bot keeps answering meanwhile.
+        page = await asyncio.to_thread(parse_preview_page, response.text, f"@{username}")
         if page.no_posts:
             raise TransientFetchError(f"t.me showed 'No posts found' for @{username}")
+        if not page.is_preview and page.problems:
+            raise BadPage(page.problems[0])  # refused, e.g. nested too deep to parse
         if not page.is_preview:
             raise ChannelUnavailable("not_found", f"@{username}: t.me did not show a preview page")
-        return page
+        return only_channel(page, username)
 
     async def _explain_redirect(self, username: str, location: str) -> None:
-        """t.me redirects /s/<name> to /<name> when there is no preview to show."""
+        """t.me redirects /s/<name> to /<name> when there is no preview to show. A redirect
+        anywhere but t.me itself is not followed: it could point at an internal address."""
+        target = _origin(location)
+        if target != self.origin:
+            shown = urlsplit(location).netloc[:60] or location[:60]
+            raise BadPage(f"t.me redirected @{username} to another host ({shown}); not followed")
         landing = await self._get(location)
-        page = parse_preview_page(landing.text, source=f"@{username} landing")
-        if landing.status_code == 200 and page.title:
+        page = await asyncio.to_thread(parse_preview_page, landing.text, f"@{username} landing")
+        if landing.status == 200 and page.title:
             raise ChannelUnavailable(
                 "no_preview", f"@{username} exists but has no public web preview"
             )
         raise ChannelUnavailable("not_found", f"@{username} is not a public channel")
 
 
-def _retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("retry-after", "")
+def only_channel(page: PreviewPage, username: str) -> PreviewPage:
+    """The page's posts of the channel asked for: a page served for one channel that carries
+    posts of another (`data-post="other/5"`) must not write into the other's history."""
+    wanted = username.lower()
+    kept = [p for p in page.posts if (p.channel.username or "").lower() == wanted]
+    foreign = len(page.posts) - len(kept)
+    problems = list(page.problems)
+    if foreign:
+        problems.append(f"@{username}: {foreign} post(s) of other channels on its page; skipped")
+        log.warning("@%s: page carried %d post(s) of other channels; skipped", username, foreign)
+    return replace(page, posts=kept, channel=username, problems=problems)
+
+
+def _origin(url: str) -> tuple[str, str]:
+    parts = urlsplit(url)
+    return parts.scheme.lower(), parts.netloc.lower()
+
+
+def _retry_after(value: str) -> float | None:
     try:
         return float(value)
     except ValueError:
@@ -195,23 +284,19 @@ class Poller:
         """Poll the given sources (default: every enabled web source) concurrently."""
         if sources is None:
             sources = [s for s in await self.store.sources() if s.kind == "web"]
-        results = await asyncio.gather(
-            *(self.poll_source(s) for s in sources), return_exceptions=True
-        )
-        outcomes = []
-        for source, result in zip(sources, results, strict=True):
-            if isinstance(result, asyncio.CancelledError):
-                raise result
-            if isinstance(result, BaseException):
-                # A database that is full or locked: this source's poll is lost, not the
-                # others', and the cursor did not move, so a later round fetches it again.
-                # Held back in memory too, in case the failure cannot even be recorded.
-                reason = f"{type(result).__name__}: {result}"
-                log.error("@%s: poll failed: %s", source.username, reason)
-                outcomes.append(await self._unexpected_failure(source, reason))
-            else:
-                outcomes.append(result)
-        return outcomes
+        return list(await asyncio.gather(*(self._poll_safely(s) for s in sources)))
+
+    async def _poll_safely(self, source: Source) -> PollOutcome:
+        """One source's poll; whatever goes wrong is this source's outcome, not the others'."""
+        try:
+            return await self.poll_source(source)
+        except Exception as exc:
+            # A database that is full or locked: this source's poll is lost, not the
+            # others', and the cursor did not move, so a later round fetches it again.
+            # Held back in memory too, in case the failure cannot even be recorded.
+            reason = f"{type(exc).__name__}: {exc}"
+            log.error("@%s: poll failed: %s", source.username, reason)
+            return await self._unexpected_failure(source, reason)
 
     async def poll_due(self) -> list[PollOutcome]:
         held = {sid for sid, until in self._held.items() if until > time.monotonic()}
@@ -228,15 +313,36 @@ class Poller:
             return PollOutcome(f"@{source.username}", "error", error=reason)
 
     async def run(self, stop: asyncio.Event, tick: float = 5.0) -> None:
-        """Poll due sources until `stop` is set; a failing source never stops the loop."""
-        while not stop.is_set():
-            try:
-                for outcome in await self.poll_due():
-                    log.info("poll %s", outcome.line())
-            except Exception:
-                log.exception("polling round failed; trying again in %.0fs", tick)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=tick)
+        """Poll due sources until `stop` is set. Each source's poll is its own task, started
+        when it is due, so a source whose server stalls delays no other source (and a
+        failing source never stops the loop)."""
+        running: dict[int, asyncio.Task[None]] = {}
+        try:
+            while not stop.is_set():
+                try:
+                    held = {sid for sid, until in self._held.items() if until > time.monotonic()}
+                    for source in await self.store.due_sources(self.clock()):
+                        if source.id in held or source.id in running:
+                            continue
+                        task = asyncio.create_task(
+                            self._poll_and_log(source), name=f"poll @{source.username}"
+                        )
+                        running[source.id] = task
+                        task.add_done_callback(functools.partial(_forget, running, source.id))
+                except Exception:
+                    log.exception("polling round failed; trying again in %.0fs", tick)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=tick)
+        finally:
+            tasks = list(running.values())
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _poll_and_log(self, source: Source) -> None:
+        """A task's body: the poll, then its one log line."""
+        outcome = await self._poll_safely(source)
+        log.info("poll %s", outcome.line())
 
     async def poll_source(self, source: Source) -> PollOutcome:
         assert source.username is not None
@@ -245,7 +351,7 @@ class Poller:
             outcome = await self._collect(source)
         except ChannelUnavailable as exc:
             return await self._failed(source, exc.status, str(exc), UNAVAILABLE_RETRY)
-        except (TransientFetchError, httpx.HTTPError) as exc:
+        except (TransientFetchError, BadPage, httpx.HTTPError) as exc:
             reason = _describe(exc)
             backoff = min(self.interval * (2**source.consecutive_failures), MAX_ERROR_BACKOFF)
             return await self._failed(source, "error", reason, backoff)
@@ -360,6 +466,10 @@ class Poller:
         stored = await self.store.message_ids_between(channel.id, low, high)
         gone = [mid for mid in stored if mid not in ids]
         return await self.store.mark_deleted(channel.id, gone) if gone else 0
+
+
+def _forget(running: dict[int, asyncio.Task[None]], source_id: int, _: object) -> None:
+    running.pop(source_id, None)
 
 
 def _describe(exc: BaseException) -> str:

@@ -28,7 +28,14 @@ def to_unix(value: datetime) -> int:
 
 
 def from_unix(value: int | None) -> datetime | None:
-    return None if value is None else datetime.fromtimestamp(value, UTC)
+    """A stored time; one outside datetime's years (a row written by hand or by an older
+    version) reads as the first or last representable moment instead of failing the read."""
+    if value is None:
+        return None
+    try:
+        return datetime.fromtimestamp(value, UTC)
+    except (OverflowError, OSError, ValueError):
+        return datetime.min.replace(tzinfo=UTC) if value < 0 else datetime.max.replace(tzinfo=UTC)
 
 
 def migrations() -> list[tuple[int, str, str]]:

@@ -4,13 +4,21 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 import aiosqlite
 
-from bot.models import Channel, ChannelRef, ChannelSummary, IncomingPost, Post
+from bot.models import (
+    MAX_POST_TEXT_CHARS,
+    Channel,
+    ChannelRef,
+    ChannelSummary,
+    IncomingPost,
+    Post,
+    capped_text,
+)
 from bot.store.base import Database, from_unix, to_unix
 
 POST_COLUMNS = (
@@ -179,6 +187,13 @@ class PostsStore:
             return result
         now = int(time.time())
         await self._load_channels()
+        # Every way in (web pages, updates, imports) is capped here as well as at its edge.
+        posts = [
+            post
+            if len(post.text) <= MAX_POST_TEXT_CHARS
+            else replace(post, text=capped_text(post.text))
+            for post in posts
+        ]
         async with self.db.transaction() as conn:
             by_channel: dict[int, dict[int, IncomingPost]] = {}
             for post in posts:

@@ -17,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.ingest.webpreview import PreviewPage, parse_preview_page, parse_views
+from bot.ingest.webpreview import MAX_NESTING, PreviewPage, parse_preview_page, parse_views
 from bot.models import IncomingPost
 
 PAGES_DIR = Path(__file__).resolve().parent / "pages"
@@ -377,19 +377,29 @@ def test_only_service_messages_is_not_no_posts() -> None:
     assert page.is_preview and page.posts == [] and page.no_posts is False
 
 
-def test_deep_nesting_does_not_recurse() -> None:
-    html = (
+def deep_page(depth: int) -> str:
+    return (
         '<div class="tgme_widget_message" data-post="deep/1">'
         '<div class="tgme_widget_message_text">'
-        + "<span>" * 20_000
+        + "<span>" * depth
         + "deep"
-        + "</span>" * 20_000
+        + "</span>" * depth
         + '</div><a class="tgme_widget_message_date"><time datetime="2026-01-01T00:00:00Z">'
         "</time></a></div>"
     )
-    [post] = parse_preview_page(html).posts
+
+
+def test_deep_nesting_does_not_recurse() -> None:
+    # Deeper than Python's recursion limit, within what the parser is allowed to read.
+    [post] = parse_preview_page(deep_page(MAX_NESTING - 10)).posts
     assert post.text == "deep"
     assert post.date == utc(2026, 1, 1)
+
+
+def test_nesting_too_deep_to_parse_in_time_is_refused_with_a_reason() -> None:
+    page = parse_preview_page(deep_page(200_000), source="@deep")
+    assert not page.is_preview and not page.posts
+    assert page.problems == ["@deep: tags nested more than 5,000 deep; not read"]
 
 
 @pytest.mark.parametrize(

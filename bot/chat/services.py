@@ -20,10 +20,10 @@ from bot.chat.messages import pack_messages
 from bot.config import Settings
 from bot.digest.corrections import Correction, correction_for
 from bot.digest.pipeline import DEFAULT_LIMIT, Summarizer, build_digest
-from bot.embeddings.base import Embedder
 from bot.digest.render import anchor, h, render_html_parts, when_text
 from bot.digest.topics import ALL_SOURCES, Topic
 from bot.digest.window import Window
+from bot.embeddings.base import Embedder
 from bot.models import Digest
 from bot.store import Store
 

@@ -16,10 +16,12 @@ MIN_DIM, MAX_DIM = 8, 8192
 def checked(raw: object, count: int, dim: int | None = None) -> Matrix:
     """An (count, dim) float32 matrix of unit rows from a model's answer, or EmbeddingError
     saying what was wrong with it."""
+    if isinstance(raw, list) and len({len(row) for row in raw if isinstance(row, list)}) > 1:
+        raise EmbeddingError("vectors of different sizes in one answer")
     try:
         matrix = np.asarray(raw, dtype=np.float32)
-    except (TypeError, ValueError) as exc:
-        raise EmbeddingError(f"the vectors are not numbers ({exc})") from None
+    except (TypeError, ValueError):
+        raise EmbeddingError("the vectors are not lists of numbers") from None
     if matrix.ndim != 2 or matrix.shape[0] != count:
         raise EmbeddingError(f"expected {count} vectors, got an array of shape {matrix.shape}")
     width = matrix.shape[1]

@@ -13,6 +13,7 @@ from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from bot.digest.extractive import shorten
+from bot.digest.relevance import CENTRAL
 from bot.digest.text import clean_text, defang, strip_markup
 from bot.models import ChannelSummary, Citation, Digest, DigestItem, FigureReading, Post, Source
 
@@ -90,6 +91,8 @@ def figure_lines(item: DigestItem, tz: tzinfo, link: bool = False) -> list[str]:
 
 def _marks(item: DigestItem) -> str:
     marks = []
+    if item.relevance < CENTRAL and item.relevance_why:
+        marks.append(item.relevance_why)
     if not item.verified:
         marks.append("unverified figures")
     if item.edited:
@@ -302,6 +305,7 @@ def digest_to_dict(digest: Digest) -> dict[str, Any]:
                 "verified": item.verified,
                 "edited": item.edited,
                 "source": item.source,
+                "relevance": {"score": round(item.relevance, 2), "why": item.relevance_why},
                 "first": _citation_dict(item.first) if item.first else None,
                 "figures": [
                     {

@@ -120,7 +120,8 @@ async def assert_links_are_stored_posts(digest: Digest, store: Store) -> None:
             assert citation.url in stored, citation
     allowed = stored | await stored_handles(store)
     for render in (render_text, render_markdown, render_html, render_json):
-        for found in URL_RE.findall(render(digest)):
+        shown = render(digest).replace("\\_", "_")  # Markdown escapes the _ of @a_b
+        for found in URL_RE.findall(shown):
             assert found in allowed, f"{render.__name__} shows {found!r}"
 
 
@@ -161,7 +162,7 @@ async def test_good_structured_answer_cites_the_right_stories(
         assert [c.url for c in item.citations] == [c.url for c in extractive.citations]
         assert item.channel_count == extractive.channel_count
         assert item.first_date == extractive.first_date
-    drills = digest.items[0]
+    drills = next(i for i in digest.items if any(c.message_id == 271638 for c in i.citations))
     assert {c.message_id for c in drills.citations} == {271638, 195302}
     assert digest.tokens_in > 0 and digest.tokens_out > 0
     assert json.loads(render_json(digest))["summarizer"] == "llm:test-model"

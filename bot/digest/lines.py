@@ -13,19 +13,17 @@ import re
 from bot.digest.text import WORD_RE
 
 # Openings that refer back to something said before (ru, uk, be, en), lower-cased.
-DANGLING_WORDS = frozenset(
-    """
-    именно это этот эта эти этим этого этой этом тот та те того той том такой такая такие
-    он она оно они его ее её их ему ей им нем ней них там тогда также тоже поэтому однако
-    но и а или впрочем причем причём зато ведь значит итак кроме изменения данный данная
-    данные указанный указанная вышеуказанный последний последняя последние
-    це цей ця ці цим цього цієї той та ті такий така такі він вона воно вони його її їх
-    йому їй їм там тоді також теж тому однак але і й а або втім причому зате отже крім
-    гэта гэты ён яна яны іх таксама але
-    he she it they this these that those his her its their him them there also however
+_DANGLING_WORDS_TEXT = """
+    именно это этот эта эти этим этого этой этом тот та те того той том такой такая такие он
+    она оно они его ее её их ему ей им нем ней них там тогда также тоже поэтому однако но и
+    а или впрочем причем причём зато ведь значит итак кроме изменения данный данная данные
+    указанный указанная вышеуказанный последний последняя последние це цей ця ці цим цього
+    цієї той та ті такий така такі він вона воно вони його її їх йому їй їм там тоді також
+    теж тому однак але і й а або втім причому зате отже крім гэта гэты ён яна яны іх таксама
+    але he she it they this these that those his her its their him them there also however
     but and or so thus then meanwhile moreover furthermore besides
-    """.split()
-)
+"""
+DANGLING_WORDS = frozenset(_DANGLING_WORDS_TEXT.split())
 DANGLING_STARTS = (
     "в связи с", "при этом", "кроме того", "по его слов", "по ее слов", "по её слов",
     "по их слов", "по ее данн", "по её данн", "по его данн", "по их данн",
@@ -64,6 +62,6 @@ def stands_alone(sentence: str) -> bool:
 
 
 def without_connective(sentence: str) -> str:
-    """"В связи с этим он в шутку вспомнил…" → "он в шутку вспомнил…": the part that can
+    """ "В связи с этим он в шутку вспомнил…" → "он в шутку вспомнил…": the part that can
     follow the lead after an ellipsis."""
     return LEADING_CONNECTIVE_RE.sub("", sentence.strip(), count=1)

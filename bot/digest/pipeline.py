@@ -65,9 +65,7 @@ class ExtractiveSummarizer:
     async def summarise(
         self, stories: Sequence[Story], topic: Topic, window: Window
     ) -> SummaryResult:
-        return SummaryResult(
-            items=summarise_stories(stories, topic.focus()), summarizer=self.name
-        )
+        return SummaryResult(items=summarise_stories(stories, topic.focus()), summarizer=self.name)
 
 
 def stories_of(

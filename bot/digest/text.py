@@ -174,6 +174,12 @@ def sentences(text: str) -> list[str]:
     return out
 
 
+def skeleton(word: str) -> str:
+    """A word in the coarse Latin spelling that Ukrainian, Russian, Belarusian and English
+    spellings of one name share (Лукашенко, Лукашэнка, Lukashenko → "lukashenko")."""
+    return _DOUBLED_RE.sub(r"\1", word.lower().translate(_TRANSLIT).replace("kh", "h"))
+
+
 @functools.lru_cache(maxsize=1 << 16)
 def stem(word: str) -> str:
     """A crude, language-blind stem: the first letters carry the root in uk/ru/be/en.

@@ -14,8 +14,8 @@ from bot.digest.verify import (
     clean_item_text,
     figures,
     known_figures,
-    parse_answer,
     lines_by_story,
+    parse_answer,
     strip_links,
 )
 from bot.models import Channel, Post, Story

@@ -53,6 +53,10 @@ class GroupingParams:
     round-up does not swallow every story it mentions."""
     min_stems: int = 3
     """Posts with fewer stems than this stay alone: too little text to judge."""
+    short_stems: int = 8
+    """Posts with fewer stems than this (an air-raid alert, "БпЛА курсом на Суми")…"""
+    short_gap: timedelta = timedelta(hours=2)
+    """…join only posts this close: the same alert at 08:36 and at 23:01 is two alerts."""
     key_anchors: int = 4
     """How many of a post's rarest anchors (names, numbers) also index it."""
     anchor_jaccard: float = 0.5
@@ -102,6 +106,7 @@ def group_posts(
     weights = _idf_weights(feats)
     times = [p.date.timestamp() for p in ordered]
     gap = params.max_gap.total_seconds()
+    short_gap = params.short_gap.total_seconds()
     totals = [sum(weights[s] for s in f) for f in feats]
 
     union = _UnionFind(len(ordered))
@@ -114,6 +119,9 @@ def group_posts(
             end = min(end, pos + 1 + params.max_bucket_neighbours)
             for j in members[pos + 1 : end]:
                 if union.find(i) == union.find(j):
+                    continue
+                short = min(len(feats[i]), len(feats[j])) < params.short_stems
+                if short and times[j] - times[i] > short_gap:
                     continue
                 if (
                     _similar(feats[i], feats[j], totals[i], totals[j], weights, params)

@@ -212,8 +212,9 @@ async def test_a_channels_footer_does_not_make_its_unrelated_posts_one_story(
     to parliament blocked) share little else: with the footer they were one story."""
     from bot.digest.grouping import group_posts
 
-    fires, cordon = await ru_post(corpus_store, "1003921752/73495"), await ru_post(
-        corpus_store, "1003921752/73535"
+    fires, cordon = (
+        await ru_post(corpus_store, "1003921752/73495"),
+        await ru_post(corpus_store, "1003921752/73535"),
     )
     assert "без VPN" in fires.text and "без VPN" in cordon.text
     first, last = sorted((fires.date, cordon.date))

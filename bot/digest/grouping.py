@@ -29,7 +29,7 @@ import numpy as np
 from bot.digest.dates import dates_named, different_dates, different_periods, period_starts
 from bot.digest.kinds import is_roundup
 from bot.digest.semantic import DEFAULT_SEMANTIC, Linkage, Matrix, SemanticParams, close_pairs
-from bot.digest.text import PostFeatures, clean_text, features, post_features
+from bot.digest.text import PostFeatures, clean_text, post_features
 from bot.models import Post, Story
 
 
@@ -283,13 +283,3 @@ def _similar(
         return True
     small, large = min(total_a, total_b), max(total_a, total_b)
     return shared / small >= params.containment and small / large >= params.containment_min_ratio
-
-
-def similarity(a: Post, b: Post, context: Sequence[Post] = ()) -> float:
-    """Weighted Jaccard of two posts, with IDF taken over `context` (for tests and tuning)."""
-    feats = [features(p.text) for p in (a, b, *context)]
-    weights = _idf_weights(feats)
-    fa, fb = feats[0], feats[1]
-    shared = sum(weights[s] for s in fa & fb)
-    total = sum(weights[s] for s in fa | fb)
-    return shared / total if total else 0.0

@@ -1,4 +1,4 @@
-"""What kind of post this is: a report of one event, or a round-up of several.
+"""What kind of post this is: a report of one event, a round-up of several, or a live alert.
 
 A round-up ("Главное к утру среды", a morning briefing with one bullet per story) reads
 like every story it lists. It must not join those stories into one, and a topic it
@@ -42,3 +42,30 @@ def is_roundup(text: str) -> bool:
         return True
     linked = [line for line in bullets(text) if "](" in line or "http" in line]
     return len(linked) >= MIN_BULLETS
+
+
+# A live air-raid alert names a threat and where it is heading ("Харківщина: група БпЛА ➡️ в
+# напрямку Старого Салтова", "Ракети курсом на Дніпро. Перебувайте в укриттях!"). The air
+# force posts hundreds a month; each is news for minutes, not a story for a digest.
+THREAT_MOVING_RE = re.compile(
+    r"\b(?:бпла|бла|шахед\w*|ракет\w*|(?-i:КАБ)|дрон\w*|ціл[ьі]|швидкісн\w*|авіаці\w*)"
+    r"[^.!\n]{0,80}?(?:курсом|напрям\w*|направлени\w*|вектор\w*|повз|поблизу|наближа\w*|"
+    r"приближа\w*|вход\w*|в бік|в р-ні|[ву] районі|передміст\w*|(?-i:над [А-ЯІЇЄҐ])|"
+    r"з (?:пів|сход|заход)|(?-i:\bна [А-ЯІЇЄҐ]))|^\W*(?:увага|загроза)|укритт",
+    re.IGNORECASE,
+)
+ALERT_MAX_WORDS = 40
+NOT_AN_ALERT_RE = re.compile(
+    r"\d|сообщ|заяв|повідом|заяви|said|предупрежд|попередж|жертв|погиб|загиб|ранен|поранен|"
+    r"пострада|постражда|убил|вбив",
+    re.IGNORECASE,
+)
+
+
+def is_live_alert(text: str) -> bool:
+    """A short post whose opening names a threat on the move, with no figures and no
+    source: an alert, not a report (a tally has figures; a report says who said so)."""
+    if len(WORD_RE.findall(text)) >= ALERT_MAX_WORDS or NOT_AN_ALERT_RE.search(text):
+        return False
+    first = re.split(r"(?<=[.!?])\s+|\n", text.strip(), maxsplit=1)[0]
+    return THREAT_MOVING_RE.search(first) is not None

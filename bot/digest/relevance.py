@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from bot.digest.kinds import is_roundup
+from bot.digest.kinds import is_live_alert, is_roundup
 from bot.digest.text import WORD_RE, clean_text, sentences
 from bot.store.fts import fold
 
@@ -82,7 +82,9 @@ def relevance(text: str, focus: re.Pattern[str] | None) -> Relevance:
         return Relevance(SCORES[ADVERT], ADVERT)
     if focus is None:
         words = len(WORD_RE.findall(clean_text(text)))
-        return ABOUT_EVERYTHING if words >= ALERT_WORDS else Relevance(SCORES[ALERT], ALERT)
+        if words < ALERT_WORDS or is_live_alert(clean_text(text)):
+            return Relevance(SCORES[ALERT], ALERT)
+        return ABOUT_EVERYTHING
     if is_roundup(text):
         return Relevance(SCORES[ROUNDUP], ROUNDUP)
     parts = sentences(clean_text(text))

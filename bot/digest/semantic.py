@@ -33,15 +33,21 @@ class SemanticParams:
     run from the night to the evening; the next night's are a day later."""
     strong: float = 0.93
     """Cosine at which two posts are one event on meaning alone."""
-    weak: float = 0.89
+    weak: float = 0.87
     """Cosine at which two posts are one event if they also share rare anchors…"""
-    anchor_rarity: float = 1.5
+    anchor_rarity: float = 1.0
     """…of at least this rarity (see `grouping.rarity`: two names only they share, or
     three that a few other posts of the window have too)."""
     average: float = 0.88
     """Mean cosine between the members of two stories needed to merge them."""
     max_span: timedelta = timedelta(hours=30)
     """A story merged on meaning never spans more than this."""
+    translation: float = 0.84
+    """Cosine at which a channel's next post in the other script is its own translation
+    (a president's statement in Ukrainian, then in English: 0.85-0.90; his unrelated
+    posts an hour apart score 0.79-0.80)…"""
+    translation_gap: timedelta = timedelta(hours=2)
+    """…when it follows within this time."""
     min_chars: int = 50
     """Shorter texts say too little for their vectors to mean much."""
     block: int = 512
@@ -49,6 +55,17 @@ class SemanticParams:
 
 
 DEFAULT_SEMANTIC = SemanticParams()
+
+
+def latin_script(text: str) -> bool:
+    """Whether a text is written mostly in Latin letters (English) rather than Cyrillic."""
+    latin = cyrillic = 0
+    for char in text:
+        if "a" <= char <= "z" or "A" <= char <= "Z":
+            latin += 1
+        elif "\u0400" <= char <= "\u04ff":
+            cyrillic += 1
+    return latin > cyrillic
 
 
 def close_pairs(

@@ -35,6 +35,9 @@ class Topic:
     """None: every post of the window (the all-sources digest)."""
     words: str = ""
     """What the user typed, for an ad-hoc query (so a "More" button can ask again)."""
+    not_about: tuple[Term, ...] = ()
+    """Phrases that contain a term but are about something else ("Минские соглашения" are
+    the Donbas accords, not Belarus): a post found only through them is a passing mention."""
 
     @classmethod
     def everything(cls) -> Topic:
@@ -67,13 +70,17 @@ class Topic:
         The extractive summariser uses it to prefer the sentence that is about the topic
         when a long post mentions it in passing.
         """
-        alternatives = []
-        for term in self.terms:
-            words = [re.escape(fold(w).lower()) + (r"\w*" if p else r"\b") for w, p in term.words]
-            alternatives.append(r"\b" + r"\W+".join(words))
+        alternatives = [_term_regex(term) for term in self.terms]
         if not alternatives:
             return re.compile(r"(?!x)x")  # matches nothing
-        return re.compile("|".join(alternatives), re.IGNORECASE)
+        unless = "".join(f"(?!{_term_regex(phrase)})" for phrase in self.not_about)
+        return re.compile(unless + "(?:" + "|".join(alternatives) + ")", re.IGNORECASE)
+
+
+def _term_regex(term: Term) -> str:
+    """A term as a regex over folded text: word starts, prefixes where the term has `*`."""
+    words = [re.escape(fold(w).lower()) + (r"\w*" if p else r"\b") for w, p in term.words]
+    return r"\b" + r"\W+".join(words)
 
 
 def default_topics_path() -> Path:
@@ -138,22 +145,30 @@ def _parse_topic(entry: object, where: str) -> Topic:
     raw_terms = entry.get("terms")
     if not isinstance(raw_terms, list) or not raw_terms:
         raise TopicError(f"{where} ({name}): terms must be a non-empty list of strings")
-    terms = []
-    for raw in raw_terms:
-        if not isinstance(raw, str):
-            raise TopicError(f"{where} ({name}): term {raw!r} is not a string")
-        try:
-            terms.append(Term.parse(raw))
-        except QueryError as exc:
-            raise TopicError(f"{where} ({name}): {exc}") from None
-    unique = tuple(dict.fromkeys(terms))
+    unique = _parse_terms(raw_terms, f"{where} ({name})", "term")
+    raw_not_about = entry.get("not_about", [])
+    if not isinstance(raw_not_about, list):
+        raise TopicError(f"{where} ({name}): not_about must be a list of strings")
     return Topic(
         name=name,
         title=str(entry.get("title") or name.capitalize()),
         description=str(entry.get("description") or ""),
         terms=unique,
         fts_query=match_any(unique),
+        not_about=_parse_terms(raw_not_about, f"{where} ({name})", "not_about phrase"),
     )
+
+
+def _parse_terms(raw_terms: list[object], where: str, what: str) -> tuple[Term, ...]:
+    terms = []
+    for raw in raw_terms:
+        if not isinstance(raw, str):
+            raise TopicError(f"{where}: {what} {raw!r} is not a string")
+        try:
+            terms.append(Term.parse(raw))
+        except QueryError as exc:
+            raise TopicError(f"{where}: {exc}") from None
+    return tuple(dict.fromkeys(terms))
 
 
 def resolve_topic(topics: dict[str, Topic], name_or_text: str) -> Topic:

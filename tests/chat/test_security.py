@@ -76,6 +76,8 @@ async def test_channel_posts_that_look_like_commands_do_nothing(bot: Bot) -> Non
     await bot.api.wait_for("getUpdates", 3)
     await asyncio.sleep(0.5)
     assert bot.api.calls("sendMessage") == []
+    bot.say("/belarus 3d")  # the control: the same command typed in the group is answered
+    assert await bot.replies(1)
 
 
 @pytest.mark.slow
@@ -160,3 +162,35 @@ async def test_commands_check_the_chat_even_without_the_gate(bot: Bot) -> None:
     await asyncio.sleep(0.5)
     assert bot.api.texts_to(STRANGER_CHAT) == []
     assert digests_to(bot.api, GROUP)
+
+
+async def test_a_removed_source_cannot_write_through_channel_posts(
+    api: FakeBotAPI, demo_store: Store, tmp_path: Path
+) -> None:
+    await demo_store.add_source("noel_reports")
+    await demo_store.remove_source("noel_reports")
+    before = await demo_store.count_posts()
+    async with running_bot(api, demo_store, settings_for(api, tmp_path), Clock()):
+        api.channel_post(-1003333333333, "Minsk news", username="noel_reports", title="Noel")
+        await api.wait_for("getUpdates", 3)
+        await asyncio.sleep(0.3)
+        assert await demo_store.count_posts() == before
+        # The control: a source still on the list does write through its channel posts.
+        await demo_store.add_source("uniannet")
+        api.channel_post(-1004444444444, "Minsk news", username="uniannet", title="UNIAN")
+        for _ in range(100):
+            if await demo_store.count_posts() > before:
+                break
+            await asyncio.sleep(0.05)
+    assert await demo_store.count_posts() == before + 1
+
+
+async def test_long_arguments_are_not_echoed_back_whole(
+    api: FakeBotAPI, demo_store: Store, tmp_path: Path
+) -> None:
+    async with running_bot(api, demo_store, settings_for(api, tmp_path), Clock()) as bot:
+        bot.say("/subscribe " + "x" * 4080)
+        bot.say("/addsource " + "y" * 4080, user_id=501)
+        texts = await bot.replies(2)
+    assert all(len(t) < 400 for t in texts)
+    assert texts[0].startswith("No topic 'xxxx") and texts[1].startswith("'yyyy")

@@ -65,3 +65,15 @@ async def test_every_passing_mention_comes_after_every_central_story(corpus_stor
     items = json.loads(render_json(digest))["items"]
     whys = {item["relevance"]["why"] for item in items}
     assert {"headline", "passing mention", "advert", "not a report"} <= whys
+
+
+async def test_the_minsk_agreements_are_not_news_about_belarus(corpus_store: Store) -> None:
+    """Peskov on Merkel's memoirs and "the deception of the Minsk agreements" names Minsk
+    only through the Donbas accords (the topic's `not_about`): a passing mention, after
+    the news, while a report from Minsk ("Минск и Москва пересмотрели…") stays central."""
+    digest = await belarus_digest(corpus_store)
+    peskov = digest.items[position(digest, "Минскими соглашениями") - 1]
+    assert peskov.relevance_why == "passing mention"
+    minsk = digest.items[position(digest, "Минск и Москва пересмотрели") - 1]
+    assert minsk.relevance_why == "headline"
+    assert position(digest, "Минскими соглашениями") > position(digest, "Минск и Москва")

@@ -132,6 +132,46 @@ async def test_labelled_varta_pairs_precision_and_recall(
     assert precision >= lexical_precision - 0.05
 
 
+async def test_a_channels_own_translation_is_one_story_with_its_original(
+    varta_store: Store, local_embedder: LocalEmbedder
+) -> None:
+    """Zelensky posts in Ukrainian, then the English text as his next post (cosine 0.88,
+    below what two channels need); his next post in the other script that says something
+    else (cosine 0.80) stays its own story."""
+    ukrainian = await varta_post(varta_store, "V_Zelenskiy_official/19044")
+    english = await varta_post(varta_store, "V_Zelenskiy_official/19045")
+    stories = await stories_around(varta_store, local_embedder, ukrainian, english)
+    assert story_of(stories, ukrainian) is story_of(stories, english)
+    english_on_iran = await varta_post(varta_store, "V_Zelenskiy_official/18708")
+    swedish_king = await varta_post(varta_store, "V_Zelenskiy_official/18709")
+    stories = await stories_around(varta_store, local_embedder, english_on_iran, swedish_king)
+    assert story_of(stories, english_on_iran) is not story_of(stories, swedish_king)
+    ukrainian_on_iran = await varta_post(varta_store, "V_Zelenskiy_official/18707")
+    assert story_of(stories, ukrainian_on_iran) is story_of(stories, english_on_iran)
+
+
+async def test_air_raid_alerts_come_after_the_reports_in_a_digest_of_every_source(
+    varta_store: Store, local_embedder: LocalEmbedder
+) -> None:
+    """14 May, the day of the mass attack on Kyiv: the air force's running alerts ("Група
+    БпЛА ➡️ в напрямку Кривого Рогу…"), some with three lines, follow every report."""
+    from bot.digest.pipeline import build_digest
+    from bot.digest.relevance import ALERT
+
+    start = (await varta_post(varta_store, "kpszsu/61846")).date.replace(hour=0, minute=0)
+    window = Window(start, start + timedelta(days=1))
+    digest = await build_digest(
+        varta_store, Topic.everything(), window, window.until, limit=100,
+        embedder=local_embedder,
+    )  # fmt: skip
+    kinds = [item.relevance_why == ALERT for item in digest.items]
+    alerts = [item for item in digest.items if item.relevance_why == ALERT]
+    three_lines = next(i for i in digest.items if any(c.message_id == 61867 for c in i.citations))
+    assert three_lines in alerts  # "Група БпЛА ➡️ в напрямку Кривого Рогу. 🛵 Харківщина: …"
+    assert True in kinds and False in kinds
+    assert kinds == sorted(kinds), [item.text[:40] for item in digest.items]
+
+
 async def test_a_verbatim_copy_is_not_an_independent_confirmation(
     varta_store: Store, local_embedder: LocalEmbedder
 ) -> None:

@@ -83,6 +83,19 @@ def test_topics_file_errors_name_the_file_and_the_topic(tmp_path: Path) -> None:
         load_topics(path)
     with pytest.raises(TopicError, match="does not exist"):
         load_topics(tmp_path / "missing.toml")
+    path.write_text('[[topic]]\nname = "x"\nterms = ["x"]\nnot_about = "x y"\n', "utf-8")
+    with pytest.raises(TopicError, match=r"\(x\): not_about must be a list"):
+        load_topics(path)
+
+
+def test_a_not_about_phrase_does_not_count_as_the_topic() -> None:
+    """"Минские соглашения" contain the term Минск* but are about the Donbas accords."""
+    focus = load_topics()["belarus"].focus()
+    assert focus is not None
+    assert not focus.search("Песков: обман с Минскими соглашениями")
+    assert not focus.search("the Minsk agreements were never implemented")
+    assert focus.search("Переговоры в Минске")  # the city itself still counts…
+    assert focus.search("О Минских соглашениях заявил Лукашенко")  # …and so does a term
 
 
 def test_resolve_topic_prefers_configured_topics_then_adhoc_queries() -> None:

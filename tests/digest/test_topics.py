@@ -89,7 +89,7 @@ def test_topics_file_errors_name_the_file_and_the_topic(tmp_path: Path) -> None:
 
 
 def test_a_not_about_phrase_does_not_count_as_the_topic() -> None:
-    """"Минские соглашения" contain the term Минск* but are about the Donbas accords."""
+    """ "Минские соглашения" contain the term Минск* but are about the Donbas accords."""
     focus = load_topics()["belarus"].focus()
     assert focus is not None
     assert not focus.search("Песков: обман с Минскими соглашениями")

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from bot.digest.items import story_item
 from bot.digest.kinds import bullets, is_roundup
-from bot.digest.lines import stands_alone, without_connective
+from bot.digest.lines import opens_well, stands_alone, without_connective
 from bot.digest.relevance import relevance
 from bot.digest.text import clean_text, features, sentences, strip_symbols
 from bot.models import DigestItem, Story
@@ -23,6 +23,9 @@ from bot.store.fts import fold
 MAX_ITEM_CHARS = 320
 SHORT_SENTENCE_CHARS = 70
 IDEAL_SENTENCE_CHARS = 180
+LATEST_SHARE = 0.8
+"""A later post's line is preferred when it carries at least this share of the best one's
+shared words."""
 
 
 def summarise_story(story: Story, focus: re.Pattern[str] | None = None) -> DigestItem | None:
@@ -45,18 +48,21 @@ def best_text(story: Story, focus: re.Pattern[str] | None = None) -> str:
     for post in story.posts:
         stem_posts.update(features(post.text))
     needed = 2 if len(story.posts) > 1 else 1
-    best: tuple[tuple[float, float], str] | None = None
-    for post in story.posts:
+    candidates: list[tuple[float, float, int, str]] = []  # (central, shared, order, line)
+    for order, post in enumerate(story.posts):
         line = post_line(post.text, focus)
         if not line:
             continue
         central = relevance(post.text, focus).score
-        shared = _score(line, 0, stem_posts, needed)
-        own = 0.0 if post.id in story.copies else 0.05
-        key = (central, shared + own)
-        if best is None or key > best[0]:
-            best = (key, line)
-    return shorten(best[1], MAX_ITEM_CHARS) if best is not None else ""
+        shared = _score(line, 0, stem_posts, needed) + (0.0 if post.id in story.copies else 0.05)
+        candidates.append((central, shared, order, line))
+    if not candidates:
+        return ""
+    top = max(c[0] for c in candidates)
+    best_shared = max(c[1] for c in candidates if c[0] == top)
+    # Among lines nearly as good, the latest: a toll's update, not its first report.
+    near = [c for c in candidates if c[0] == top and c[1] >= LATEST_SHARE * best_shared]
+    return shorten(max(near, key=lambda c: c[2])[3], MAX_ITEM_CHARS)
 
 
 def post_line(text: str, focus: re.Pattern[str] | None) -> str:
@@ -68,7 +74,11 @@ def post_line(text: str, focus: re.Pattern[str] | None) -> str:
     parts = sentences(clean_text(text))
     if not parts:
         return ""
-    lead_at = next((i for i, part in enumerate(parts[:3]) if stands_alone(part)), 0)
+    lead_at = (
+        0
+        if opens_well(parts[0])
+        else next((i for i, part in enumerate(parts[:3]) if stands_alone(part)), 0)
+    )
     lead = _with_next(parts, lead_at)
     if focus is None or focus.search(fold(lead)):
         return lead

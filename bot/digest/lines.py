@@ -61,6 +61,16 @@ def stands_alone(sentence: str) -> bool:
     return not lower.startswith(DANGLING_STARTS)
 
 
+def opens_well(sentence: str) -> bool:
+    """Like `stands_alone`, but a short opening ("Провів Ставку.") is fine: it will be
+    followed by the next sentence of its post."""
+    text = sentence.strip().lstrip("«\"“'(")
+    if not text or not (text[0].isupper() or text[0].isdigit()):
+        return False
+    words = WORD_RE.findall(text.lower())
+    return bool(words) and words[0] not in DANGLING_WORDS
+
+
 def without_connective(sentence: str) -> str:
     """ "В связи с этим он в шутку вспомнил…" → "он в шутку вспомнил…": the part that can
     follow the lead after an ellipsis."""

@@ -33,6 +33,7 @@ from bot.digest.prompting import (
     count_tokens,
     plan_prompt,
 )
+from bot.digest.text import plural
 from bot.digest.topics import Topic
 from bot.digest.verify import StoryLines, lines_by_story, parse_answer
 from bot.digest.window import Window
@@ -291,7 +292,7 @@ class LLMSummarizer:
         if not merged.lines:
             note = (
                 f"Nothing the model ({self.config.model}) wrote cited a known source "
-                f"({_count(merged.dropped_items, 'item')} dropped)"
+                f"({plural(merged.dropped_items, 'item')} dropped)"
             )
             return await self._fallback(stories, topic, window, note, run)
         closeness = await self._closeness(merged, sources)
@@ -315,8 +316,8 @@ class LLMSummarizer:
             notes.append(kept)
         if merged.dropped_items or merged.dropped_citations:
             notes.append(
-                f"Verification removed {_count(merged.dropped_items, 'item')} and "
-                f"{_count(merged.dropped_citations, 'citation')} that matched no source."
+                f"Verification removed {plural(merged.dropped_items, 'item')} and "
+                f"{plural(merged.dropped_citations, 'citation')} that matched no source."
             )
         return SummaryResult(
             items=keyed.items,
@@ -395,7 +396,7 @@ class LLMSummarizer:
     def _failure(self, exc: ModelError) -> str:
         model = self.config.model
         if exc.transient:
-            tries = _count(exc.attempts, "attempt")
+            tries = plural(exc.attempts, "attempt")
             return f"The model ({model}) could not be reached after {tries} ({exc.reason})"
         return f"The model ({model}) refused the request ({exc.reason})"
 
@@ -536,10 +537,6 @@ def _error_message(exc: openai.APIStatusError) -> str:
         if isinstance(body.get("message"), str):
             return str(body["message"])
     return ""
-
-
-def _count(n: int, word: str) -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
 def make_summarizer(

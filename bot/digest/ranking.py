@@ -1,7 +1,7 @@
 """Ranking stories the way a wire editor reads them.
 
 score = (1 + 1.5·log2(independent channels)) · (0.3 + 0.7·relevance)
-        + 0.5·recency + 0.3·min(1, log2(posts)/4) + 0.2·min(1, log10(1 + views)/6)
+        + 0.3·recency + 0.5·min(1, log2(posts)/3) + 0.2·min(1, log10(1 + views)/6)
 
 - independent channels: channels that reported the story themselves (forwards and verbatim
   copies left out, see `provenance`); 1 → 1, 2 → 2.5, 4 → 4, 8 → 5.5. It dominates: a story
@@ -11,7 +11,8 @@ score = (1 + 1.5·log2(independent channels)) · (0.3 + 0.7·relevance)
   only mention the topic in passing (relevance < 0.5) is shown after every story the
   topic is central to, whatever its other scores.
 - recency (0-1): 1 for a story whose last report is at the window's end, 0 at its start.
-- reach: posts in the story (saturating at 16) and views (saturating at a million).
+- reach: posts in the story (saturating at 8: one channel's six updates on an attack
+  outweigh a fresh one-line alert) and views (saturating at a million).
 """
 
 from __future__ import annotations
@@ -35,9 +36,9 @@ def rank_score(story: Story, central: float, since: datetime, until: datetime) -
     corroboration = 1.0 + 1.5 * math.log2(independent)
     span = max(1.0, (until - since).total_seconds())
     recency = min(1.0, max(0.0, 1.0 - (until - story.last_date).total_seconds() / span))
-    posts = min(1.0, math.log2(len(story.posts)) / 4)
+    posts = min(1.0, math.log2(len(story.posts)) / 3)
     views = min(1.0, math.log10(1 + story.views) / 6)
-    return corroboration * (0.3 + 0.7 * central) + 0.5 * recency + 0.3 * posts + 0.2 * views
+    return corroboration * (0.3 + 0.7 * central) + 0.3 * recency + 0.5 * posts + 0.2 * views
 
 
 def rank_stories(

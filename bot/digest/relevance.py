@@ -13,16 +13,20 @@ import re
 from dataclasses import dataclass
 
 from bot.digest.kinds import is_roundup
-from bot.digest.text import clean_text, sentences
+from bot.digest.text import WORD_RE, clean_text, sentences
 from bot.store.fts import fold
 
-HEADLINE, LEAD, THROUGHOUT, ROUNDUP, MENTION, ADVERT, NOT_A_REPORT = (
+HEADLINE, LEAD, THROUGHOUT, ROUNDUP, MENTION, ADVERT, NOT_A_REPORT, ALERT = (
     "headline", "lead", "throughout", "round-up", "passing mention", "advert", "not a report",
+    "short alert",
 )  # fmt: skip
 SCORES = {
     HEADLINE: 1.0, LEAD: 0.85, THROUGHOUT: 0.65, ROUNDUP: 0.4, NOT_A_REPORT: 0.35,
-    MENTION: 0.25, ADVERT: 0.05,
+    ALERT: 0.3, MENTION: 0.25, ADVERT: 0.05,
 }  # fmt: skip
+ALERT_WORDS = 10
+"""In a digest of every source, a post this short ("БпЛА курсом на Суми") is a live alert,
+not a story; it is shown after the reports."""
 CENTRAL = 0.5
 """Below this a story is shown after every story the topic is central to."""
 THROUGHOUT_SHARE = 0.3
@@ -72,11 +76,13 @@ ABOUT_EVERYTHING = Relevance(1.0, "all sources")
 
 
 def relevance(text: str, focus: re.Pattern[str] | None) -> Relevance:
-    """How central the topic (`focus`, the topic's terms; None: every post) is to `text`."""
-    if focus is None:
-        return ABOUT_EVERYTHING
+    """How central the topic (`focus`, the topic's terms) is to `text`. With no topic (the
+    digest of every source) every report is central, adverts and short alerts are not."""
     if ADVERT_RE.search(text):
         return Relevance(SCORES[ADVERT], ADVERT)
+    if focus is None:
+        words = len(WORD_RE.findall(clean_text(text)))
+        return ABOUT_EVERYTHING if words >= ALERT_WORDS else Relevance(SCORES[ALERT], ALERT)
     if is_roundup(text):
         return Relevance(SCORES[ROUNDUP], ROUNDUP)
     parts = sentences(clean_text(text))

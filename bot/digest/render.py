@@ -14,7 +14,7 @@ from typing import Any
 
 from bot.digest.extractive import shorten
 from bot.digest.relevance import CENTRAL
-from bot.digest.text import clean_text, defang, strip_markup
+from bot.digest.text import clean_text, defang, plural, strip_markup
 from bot.models import ChannelSummary, Citation, Digest, DigestItem, FigureReading, Post, Source
 
 FORMATS = ("text", "markdown", "html", "json")
@@ -105,12 +105,8 @@ def header_line(digest: Digest, tz: tzinfo) -> str:
     return f"{digest.title}: {since} – {until} ({_tz_name(tz)})"
 
 
-def plural(count: int, word: str) -> str:
-    return f"{count} {word}" if count == 1 else f"{count} {word}s"
-
-
 def stats_line(digest: Digest) -> str:
-    stories = plural(digest.stories_found, "story").replace("storys", "stories")
+    stories = plural(digest.stories_found, "story", "stories")
     if digest.offset:
         first, last = digest.offset + 1, digest.offset + len(digest.items)
         shown = f"story {first}" if first == last else f"stories {first}–{last}"

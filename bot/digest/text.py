@@ -85,6 +85,11 @@ STOP_WORDS = frozenset(_STOP_WORDS_TEXT.split())
 STOP_STEMS = frozenset(w[:STEM_LENGTH] for w in STOP_WORDS if len(w) >= 6)
 
 
+def plural(count: int, word: str, many: str | None = None) -> str:
+    """ "1 post", "3 posts"; `many` for words that do not just take an s ("story")."""
+    return f"{count} {word}" if count == 1 else f"{count} {many or word + 's'}"
+
+
 def clean_text(text: str) -> str:
     """A post's words for display: no markdown marks, links, emoji bullets or footers."""
     if "](" in text:  # the markdown link patterns need it; most posts have none
@@ -207,9 +212,6 @@ class PostFeatures:
 
     stems: frozenset[str]
     anchors: frozenset[str]
-
-
-EMPTY_FEATURES = PostFeatures(frozenset(), frozenset())
 
 
 @functools.lru_cache(maxsize=4096)

@@ -212,6 +212,9 @@ class DigestItem:
     relevance: float = 1.0
     relevance_why: str = ""
     """Where the topic is in the story's posts: headline, lead, passing mention, advert…"""
+    told_by: Citation | None = None
+    """The post an extractive line is taken from (what its sentences cite in a brief);
+    None for a model line, which its story's posts support together."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -196,8 +196,7 @@ def story_citations(item: DigestItem) -> tuple[list[Citation], int]:
         firsts.setdefault(_channel_key(citation), citation)
     must = {c.url for c in firsts.values()}
     must |= {r.citation.url for f in item.figures for r in f.readings}
-    if item.first is not None:
-        must.add(item.first.url)
+    must |= {c.url for c in (item.first, item.told_by) if c is not None}
     room = max(0, MAX_REFS_PER_STORY - len(must))
     chosen: list[Citation] = []
     for citation in item.citations:
@@ -271,15 +270,13 @@ def build_brief(digest: Digest, tz: tzinfo = UTC, keep: int | None = None) -> Br
     if cut:
         notes.insert(
             0,
-            f"This page tells the first {plural(len(items), 'story')} of the brief's "
-            f"{len(digest.items)}: a Telegraph page holds at most 64 KB.".replace(
-                "storys", "stories"
-            ),
+            f"This page tells the first {plural(len(items), 'story', 'stories')} of the "
+            f"brief's {len(digest.items)}: a Telegraph page holds at most 64 KB.",
         )
     if top is None:
         headline, lede = _empty(digest, numbers, tz)
     else:
-        headline = _headline(top, refs[id(top)][0])
+        headline = _headline(top, line_refs(top, refs[id(top)][0], numbers))
         lede = _lede(digest, items, confirmed, claimed, differ, span)
     return Brief(
         topic=digest.topic,
@@ -309,6 +306,24 @@ def _claim(item: DigestItem) -> str:
     return f"{defang(first.channel)} reports: "
 
 
+def line_refs(item: DigestItem, refs: tuple[int, ...], numbers: _Numbers) -> tuple[int, ...]:
+    """What a sentence of the story's line cites: the post an extractive line is taken
+    from (and, when that is a copy, the post "X reports" names); a model line, which the
+    story's posts support together, cites them all."""
+    if item.told_by is None:
+        return refs
+    told = numbers.number(item.told_by)
+    first = item.first
+    if (
+        not is_confirmed(item)
+        and first is not None
+        and _channel_key(first) != _channel_key(item.told_by)
+    ):
+        # "X reports: …" told by a copy of X's post: X's own post is cited first.
+        return tuple(dict.fromkeys((numbers.number(first), told)))
+    return (told,)
+
+
 def _entry(
     item: DigestItem,
     numbered: tuple[tuple[int, ...], int],
@@ -320,7 +335,8 @@ def _entry(
     texts = line_sentences(item.text) or [_ended(item.text)]
     if claimed:
         texts[0] = _claim(item) + texts[0]
-    sentences = tuple(Sentence.of(text, refs) for text in texts)
+    cited = line_refs(item, refs, numbers)
+    sentences = tuple(Sentence.of(text, cited) for text in texts)
     first = item.first or item.citations[0]
     first_ref = numbers.number(first)
     support_refs: tuple[int, ...] = (first_ref,)
@@ -332,6 +348,11 @@ def _entry(
             channels += f", {independent} independent"
         parts.append(channels)
         parts.append(f"first: {defang(first.channel)}, {when_text(first.date, tz)}")
+        # The confirmation cites each channel's first report.
+        firsts: dict[str, int] = {}
+        for n in refs:
+            firsts.setdefault(_channel_key(numbers.references[n].citation), n)
+        support_refs = tuple(firsts.values())
     elif item.channel_count > 1:
         others = sorted({defang(c.channel) for c in item.citations} - {defang(first.channel)})
         parts.append("repeated by " + ", ".join(others) + " (a forward or a copy)")
@@ -344,8 +365,11 @@ def _entry(
 
 
 def _differences(entry: Entry, numbers: _Numbers, tz: tzinfo) -> list[Difference]:
+    """ "Killed, Kyiv: death toll rises to 4…: 4 (Kyiv Independent, 14 May 09:31) [3];
+    earlier 2 (…, 07:54) [2] and 1 (…, 03:56) [1]." Each reading cites its post."""
     found = []
-    label = shorten(line_sentences(entry.item.text)[0] if entry.item.text else "", LABEL_CHARS)
+    first = line_sentences(entry.item.text)[0] if entry.item.text else ""
+    label = shorten(first.rstrip(_ENDS + " "), LABEL_CHARS)
     for difference in entry.item.figures:
         readings = tuple(
             Reading(
@@ -359,15 +383,18 @@ def _differences(entry: Entry, numbers: _Numbers, tz: tzinfo) -> list[Difference
         latest, *earlier = readings
         clauses = [
             Clause(
-                f"{difference.kind.capitalize()} ({label}): {latest.value}, {latest.channel} "
-                f"{latest.when}",
+                f"{difference.kind.capitalize()} in “{label}”: {latest.value} "
+                f"({latest.channel}, {latest.when})",
                 (latest.ref,),
             )
         ]
         for index, reading in enumerate(earlier):
-            lead = "; earlier " if index == 0 else ", "
+            if index == 0:
+                lead = "; earlier "
+            else:
+                lead = " and " if index == len(earlier) - 1 else ", "
             clauses.append(
-                Clause(f"{lead}{reading.value}, {reading.channel} {reading.when}", (reading.ref,))
+                Clause(f"{lead}{reading.value} ({reading.channel}, {reading.when})", (reading.ref,))
             )
         clauses.append(Clause("."))
         found.append(Difference(difference.kind, label, readings, Sentence(tuple(clauses))))
@@ -397,7 +424,7 @@ def _lede(
     """How many stories and channels, how many confirmed, the window; the figures that
     differ. Each count cites the first reports of the stories it counts."""
     channels = {_channel_key(c) for item in items for c in item.citations}
-    stories = plural(len(items), "story").replace("storys", "stories")
+    stories = plural(len(items), "story", "stories")
     if len(items) < digest.stories_found:
         stories = f"The top {len(items)} of {digest.stories_found} stories"
     about = "" if digest.topic == ALL_SOURCES else f" on {digest.title}"
@@ -423,7 +450,7 @@ def _lede(
             Sentence(
                 (
                     Clause(
-                        f"Reports differ on {figures} ({', '.join(kinds)})",
+                        f"The reports give {figures} differently ({', '.join(kinds)})",
                         tuple(d.readings[0].ref for d in differ[:LEDE_REFS]),
                     ),
                     Clause("."),
@@ -583,8 +610,8 @@ def render_brief_markdown(brief: Brief) -> str:
 
 
 def render_brief_html_parts(brief: Brief) -> list[str]:
-    """Heading and lede, one part per story, difference and channel, then the notes: the
-    units a long brief may be split between (never inside a tag or a link)."""
+    """Heading and lede, one part per story, the differences, the sources, then the notes:
+    the units a long brief may be split between (never inside a tag or a link)."""
 
     def one(n: int) -> str:
         return anchor(brief.url(n), f"[{n}]")
@@ -601,16 +628,20 @@ def render_brief_html_parts(brief: Brief) -> list[str]:
                 last = support.clauses[-1]
                 part += f"\n<i>{h(support.plain)}</i> {_refs(last.refs, one)}"
             parts.append(f"<b>{h(title)}</b>\n{part}" if index == 0 else part)
-    for index, difference in enumerate(brief.differ):
-        part = f"• {_sentence(difference.sentence, h, one)}"
-        parts.append(f"<b>{h(DIFFER)}</b>\n{part}" if index == 0 else part)
-    for index, source in enumerate(brief.sources):
-        posts = ", ".join(
-            f"{one(n)} {h(when_text(brief.references[n].citation.date, brief.tz))}"
-            for n in source.refs
-        )
-        part = f"{h(source.channel)}: {posts}"
-        parts.append(f"<b>{h(SOURCES)}</b>\n{part}" if index == 0 else part)
+    # A section of short lines is one part, a line each (a message too short for it is
+    # cut between lines, never inside one).
+    if brief.differ:
+        lines = [f"• {_sentence(d.sentence, h, one)}" for d in brief.differ]
+        parts.append("\n".join([f"<b>{h(DIFFER)}</b>", *lines]))
+    if brief.sources:
+        lines = []
+        for source in brief.sources:
+            posts = ", ".join(
+                f"{one(n)} {h(when_text(brief.references[n].citation.date, brief.tz))}"
+                for n in source.refs
+            )
+            lines.append(f"{h(source.channel)}: {posts}")
+        parts.append("\n".join([f"<b>{h(SOURCES)}</b>", *lines]))
     footer = [f"Note: {note}" for note in brief.notes] + [_footer(brief)]
     parts.append("<i>" + "\n".join(h(line) for line in footer) + "</i>")
     return parts
@@ -627,12 +658,20 @@ def brief_summary_html(brief: Brief, page_url: str) -> str:
     def one(n: int) -> str:
         return anchor(brief.url(n), f"[{n}]")
 
+    contents = []
+    if brief.confirmed:
+        contents.append(f"{plural(len(brief.confirmed), 'story', 'stories')} confirmed")
+    if brief.claimed:
+        contents.append(
+            f"{plural(len(brief.claimed), 'story', 'stories')} claimed by one channel"
+        )
+    if brief.differ:
+        contents.append(f"{plural(len(brief.differ), 'figure')} that reports give differently")
+    contents.append(f"{plural(len(brief.references), 'source post')}, each linked")
     return (
         f"<b>{h(brief.heading)}</b> · <i>{h(brief.window)}</i>\n\n"
         f"<b>{_sentence(brief.headline, h, one)}</b>\n{_sentences(brief.lede, h, one)}\n\n"
-        f"{anchor(page_url, 'Read the brief')}: {len(brief.confirmed)} confirmed, "
-        f"{len(brief.claimed)} claimed by one channel, {len(brief.differ)} figures that "
-        f"differ, {plural(len(brief.references), 'source post')}."
+        f"{anchor(page_url, 'Read the brief')}: {', '.join(contents)}."
     )
 
 

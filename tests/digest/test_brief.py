@@ -176,9 +176,25 @@ async def test_a_rising_toll_is_where_reports_differ_latest_first_each_cited(
     ]
     text = render_brief_text(brief)
     assert f"\n{DIFFER}\n" in text
-    assert re.search(r"Killed \(.+\): 4, Kyiv Independent .*\[\d+\]; earlier 2, ", text)
-    assert "Reports differ on" in " ".join(s.plain for s in brief.lede)
+    [line] = [line for line in text.splitlines() if line.startswith("- Killed in ")]
+    assert re.fullmatch(
+        r"- Killed in “.+”: 4 \(KyivIndependent_official, 14 May 09:31\) \[\d+\]; earlier 2 "
+        r"\(KyivIndependent_official, 14 May 07:54\) \[\d+\] and 1 \(.+, 14 May 03:56\) \[\d+\]\.",
+        line,
+    )
+    assert "The reports give 2 figures differently (injured, killed)" in brief.lede[1].plain
+    # The line is the latest update's, and cites that post alone, not the earlier tolls.
+    toll = next(e for e in [*brief.confirmed, *brief.claimed] if e.item is killed_item(brief))
+    assert {brief.url(n) for s in toll.sentences for n in s.refs} == {urls[0]}
     await assert_every_link_is_a_stored_post(brief, varta_store)
+
+
+def killed_item(brief: Brief) -> Any:
+    return next(
+        e.item
+        for e in [*brief.confirmed, *brief.claimed]
+        if any(f.kind == "killed" for f in e.item.figures)
+    )
 
 
 # ----- Telegraph's page size ------------------------------------------------------------

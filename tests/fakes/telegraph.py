@@ -117,6 +117,8 @@ class Call:
     params: dict[str, Any]
     at: float
     answer: dict[str, Any] | None = None
+    target: str = ""
+    """The request's path and query, as sent."""
 
 
 class FakeTelegraph(LocalServer):
@@ -179,7 +181,7 @@ class FakeTelegraph(LocalServer):
             return True
         if path:
             params.setdefault("path", path)
-        call = Call(method, params, time.monotonic())
+        call = Call(method, params, time.monotonic(), target=request.target)
         self.calls.append(call)
         failures = self._http_failures.get(method)
         if failures:

@@ -389,7 +389,7 @@ async def cmd_digest(args: argparse.Namespace, settings: Settings) -> int:
         try:
             digest = await build_digest(
                 store, topic, window, now, limit=max(1, args.limit), summarizer=summarizer,
-                embedder=embedder,
+                embedder=embedder, brief=args.brief,
             )  # fmt: skip
         finally:
             if embedder is not None:

@@ -150,7 +150,7 @@ class BotServices:
         digest = await build_digest(
             self.store, topic, window, self.clock(), limit=limit, summarizer=self.summarizer,
             exclude_post_ids=seen, offset=0 if exclude_seen else shown_before,
-            embedder=self.embedder,
+            embedder=self.embedder, brief=brief,
         )  # fmt: skip
         if exclude_seen and shown_before:
             digest.offset = shown_before

@@ -26,10 +26,9 @@ from bot.digest.render import (
     header_line,
     md_escape,
     md_url,
-    plural,
     when_text,
 )
-from bot.digest.text import SENTENCE_END_RE, defang
+from bot.digest.text import SENTENCE_END_RE, defang, plural
 from bot.digest.topics import ALL_SOURCES
 from bot.models import Citation, Digest, DigestItem
 
@@ -277,7 +276,8 @@ def build_brief(digest: Digest, tz: tzinfo = UTC, keep: int | None = None) -> Br
         headline, lede = _empty(digest, numbers, tz)
     else:
         headline = _headline(top, line_refs(top, refs[id(top)][0], numbers))
-        lede = _lede(digest, items, confirmed, claimed, differ, span)
+        lede = _model_lede(digest, items, refs, numbers)
+        lede += _lede(digest, items, confirmed, claimed, differ, span)
     return Brief(
         topic=digest.topic,
         title=digest.title,
@@ -389,10 +389,8 @@ def _differences(entry: Entry, numbers: _Numbers, tz: tzinfo) -> list[Difference
             )
         ]
         for index, reading in enumerate(earlier):
-            if index == 0:
-                lead = "; earlier "
-            else:
-                lead = " and " if index == len(earlier) - 1 else ", "
+            last = index == len(earlier) - 1
+            lead = "; earlier " if index == 0 else (" and " if last else ", ")
             clauses.append(
                 Clause(f"{lead}{reading.value} ({reading.channel}, {reading.when})", (reading.ref,))
             )
@@ -407,6 +405,29 @@ def _headline(top: DigestItem, refs: tuple[int, ...]) -> Sentence:
     if not is_confirmed(top):
         text = _claim(top) + text
     return Sentence.of(text, refs)
+
+
+def _model_lede(
+    digest: Digest,
+    items: Sequence[DigestItem],
+    refs: dict[int, tuple[tuple[int, ...], int]],
+    numbers: _Numbers,
+) -> list[Sentence]:
+    """The model's checked lede sentences: one citing a story cites that story's posts
+    (all of them for a model sentence, the line's post for an extractive one)."""
+    out = []
+    for sentence in digest.lede:
+        if any(n >= len(items) for n in sentence.items):
+            continue  # a story left off this page
+        cited: list[int] = []
+        for n in sentence.items:
+            item = items[n]
+            story_refs = refs[id(item)][0]
+            cited += (
+                story_refs if sentence.source == "model" else line_refs(item, story_refs, numbers)
+            )
+        out.append(Sentence.of(_ended(sentence.text), tuple(dict.fromkeys(cited))))
+    return out
 
 
 def _first_refs(entries: Sequence[Entry], numbers: int = LEDE_REFS) -> tuple[int, ...]:
@@ -662,9 +683,7 @@ def brief_summary_html(brief: Brief, page_url: str) -> str:
     if brief.confirmed:
         contents.append(f"{plural(len(brief.confirmed), 'story', 'stories')} confirmed")
     if brief.claimed:
-        contents.append(
-            f"{plural(len(brief.claimed), 'story', 'stories')} claimed by one channel"
-        )
+        contents.append(f"{plural(len(brief.claimed), 'story', 'stories')} claimed by one channel")
     if brief.differ:
         contents.append(f"{plural(len(brief.differ), 'figure')} that reports give differently")
     contents.append(f"{plural(len(brief.references), 'source post')}, each linked")

@@ -7,7 +7,6 @@ import io
 import logging
 import sqlite3
 from collections.abc import Sequence
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 

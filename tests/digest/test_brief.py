@@ -222,7 +222,7 @@ async def test_a_lying_models_sentences_never_reach_the_brief(corpus_store: Stor
     fails its support check, and every story keeps its extractive line."""
     async with FakeOpenAI() as fake:
         fake.default(lie_about_each)
-        digest, brief = await belarus_brief(
+        _, brief = await belarus_brief(
             corpus_store, limit=10, summarizer=summarizer_for(fake, None)
         )
     _, extractive = await belarus_brief(corpus_store, limit=10)

@@ -33,7 +33,7 @@ from bot.digest.window import Window
 from bot.embeddings.local import LocalEmbedder
 from bot.models import ChannelRef, Digest, IncomingPost
 from bot.store import Store
-from tests.digest.test_llm import lie_about_each, sources_in, stored_urls, summarizer_for
+from tests.digest.test_llm import lie_about_each, sources_in, stored_urls, summarizer_for, told
 from tests.fakes.openai_server import FakeOpenAI, Reply
 
 BELARUS_WINDOW = Window(datetime(2024, 11, 26, tzinfo=UTC), datetime(2024, 12, 6, tzinfo=UTC))
@@ -45,7 +45,13 @@ LINK_RE = re.compile(r"https?://[^\s\"'<>)\]]+")
 
 async def belarus_brief(store: Store, limit: int = 50, **kw: Any) -> tuple[Digest, Brief]:
     digest = await build_digest(
-        store, load_topics()["belarus"], BELARUS_WINDOW, BELARUS_WINDOW.until, limit=limit, **kw
+        store,
+        load_topics()["belarus"],
+        BELARUS_WINDOW,
+        BELARUS_WINDOW.until,
+        limit=limit,
+        brief=True,
+        **kw,
     )
     return digest, build_brief(digest)
 
@@ -222,7 +228,7 @@ async def test_a_lying_models_sentences_never_reach_the_brief(corpus_store: Stor
     fails its support check, and every story keeps its extractive line."""
     async with FakeOpenAI() as fake:
         fake.default(lie_about_each)
-        _, brief = await belarus_brief(
+        digest, brief = await belarus_brief(
             corpus_store, limit=10, summarizer=summarizer_for(fake, None)
         )
     _, extractive = await belarus_brief(corpus_store, limit=10)
@@ -233,7 +239,56 @@ async def test_a_lying_models_sentences_never_reach_the_brief(corpus_store: Stor
     assert [e.sentences for e in brief.claimed] == [e.sentences for e in extractive.claimed]
     assert brief.notes[0].startswith("The model (test-model) wrote 0 of 10 lines")
     assert brief.notes[0] in render_brief_text(brief)
+    # Its lede too: every sentence failed and became the extractive line of its story.
+    assert any("of the model's lede (test-model) failed the check" in n for n in brief.notes)
+    assert all(s.source == "extractive" for s in digest.lede)
     await assert_every_link_is_a_stored_post(brief, corpus_store)
+
+
+def is_lede_request(request: dict[str, Any]) -> bool:
+    return "Write the lede of a wire editor's brief" in request["messages"][-1]["content"]
+
+
+async def test_the_models_lede_keeps_its_true_sentences_and_replaces_the_false_one(
+    corpus_store: Store,
+) -> None:
+    """The lede: one sentence true to story 1, one inventing a figure about story 2. The
+    first is shown with story 1's references; the second is replaced by story 2's
+    extractive line, cited to the post it comes from."""
+    lede: dict[str, str] = {}
+
+    def model(request: dict[str, Any]) -> Reply:
+        sources = sources_in(request)
+        if not is_lede_request(request):  # the digest: a true line for story 1 only
+            return Reply(content=json.dumps({"items": [{"source": 1, "text": told(sources[1])}]}))
+        lede["true"] = " ".join(sources[1].split()[:10]).rstrip(" ,;:—–-.") + "."
+        return Reply(
+            content=f"- {lede['true']} [1]\n- Officials said 9,999 people were evacuated. [2]\n"
+        )
+
+    async with FakeOpenAI() as fake:
+        fake.default(model)
+        digest, brief = await belarus_brief(
+            corpus_store, limit=10, summarizer=summarizer_for(fake, None)
+        )
+        assert sum(is_lede_request(r) for r in fake.requests) == 1
+    first, second = brief.lede[0], brief.lede[1]
+    assert first.plain == lede["true"] and digest.lede[0].source == "model"
+    top_refs = set(
+        next(e for e in [*brief.confirmed, *brief.claimed] if e.item is digest.items[0]).refs
+    )
+    assert set(first.refs) == top_refs
+    second_item = digest.items[1]
+    assert digest.lede[1].source == "extractive" and second.plain.rstrip(".") in second_item.text
+    assert [brief.url(n) for n in second.refs][-1] == second_item.told_by.url  # type: ignore[union-attr]
+    shown = render_brief_text(brief)
+    assert "9,999" not in shown and lede["true"] in shown
+    assert brief.lede[2].plain.startswith("The top 10 of ")  # then the counts
+    assert any(
+        n.startswith("1 sentence of the model's lede (test-model) failed the check and was "
+                     "replaced by extractive lines (1 a figure not in its posts)")
+        for n in brief.notes
+    )  # fmt: skip
 
 
 async def test_a_models_true_line_is_in_the_brief_with_its_references(corpus_store: Store) -> None:

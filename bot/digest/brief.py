@@ -357,6 +357,10 @@ def _entry(
         others = sorted({defang(c.channel) for c in item.citations} - {defang(first.channel)})
         parts.append("repeated by " + ", ".join(others) + " (a forward or a copy)")
         support_refs = tuple(n for n in refs if n != first_ref) or support_refs
+    elif len(refs) > 1:
+        # One channel's several posts on the story (its updates): each is cited here.
+        parts.append(f"{item.post_count} posts by {defang(first.channel)}")
+        support_refs = refs
     if hidden:
         parts.append(f"{item.post_count} posts, {hidden} not numbered")
     parts.extend(_marks(item))
@@ -431,7 +435,8 @@ def _model_lede(
 
 
 def _first_refs(entries: Sequence[Entry], numbers: int = LEDE_REFS) -> tuple[int, ...]:
-    return tuple(entry.refs[0] for entry in entries[:numbers] if entry.refs)
+    """The reference each story's line opens with, for the first `numbers` stories."""
+    return tuple(entry.sentences[0].refs[0] for entry in entries[:numbers] if entry.sentences)
 
 
 def _lede(
@@ -461,7 +466,9 @@ def _lede(
         clauses.append(Clause(f"{opening}none confirmed by a second channel"))
     if claimed:
         lead = ", " if confirmed else "; "
-        clauses.append(Clause(f"{lead}{len(claimed)} claimed by one", _first_refs(claimed)))
+        clauses.append(
+            Clause(f"{lead}{len(claimed)} claimed by one channel", _first_refs(claimed))
+        )
     clauses.append(Clause("."))
     lede = [Sentence(tuple(clauses))]
     if differ:

@@ -126,6 +126,13 @@ class SourceLine:
     refs: tuple[int, ...]
 
 
+def _handle_note(source: SourceLine) -> str:
+    """ " (@handle)" after a channel's name, unless the name is the handle itself."""
+    if not source.handle or source.handle.lstrip("@") == source.channel:
+        return ""
+    return f" ({source.handle})"
+
+
 @dataclass(slots=True)
 class Brief:
     topic: str
@@ -466,9 +473,7 @@ def _lede(
         clauses.append(Clause(f"{opening}none confirmed by a second channel"))
     if claimed:
         lead = ", " if confirmed else "; "
-        clauses.append(
-            Clause(f"{lead}{len(claimed)} claimed by one channel", _first_refs(claimed))
-        )
+        clauses.append(Clause(f"{lead}{len(claimed)} claimed by one channel", _first_refs(claimed)))
     clauses.append(Clause("."))
     lede = [Sentence(tuple(clauses))]
     if differ:
@@ -586,7 +591,7 @@ def render_brief_text(brief: Brief) -> str:
     if brief.sources:
         lines.append(SOURCES)
         for source in brief.sources:
-            lines.append(f"{source.channel} ({source.handle})")
+            lines.append(f"{source.channel}{_handle_note(source)}")
             for n in source.refs:
                 citation = brief.references[n].citation
                 lines.append(f"  [{n}] {citation.url} · {when_text(citation.date, brief.tz)}")
@@ -627,7 +632,8 @@ def render_brief_markdown(brief: Brief) -> str:
                 f"{one(n)} {md_escape(when_text(brief.references[n].citation.date, brief.tz))}"
                 for n in source.refs
             )
-            lines.append(f"- **{md_escape(source.channel)}** ({md_escape(source.handle)}): {posts}")
+            handle = md_escape(_handle_note(source))
+            lines.append(f"- **{md_escape(source.channel)}**{handle}: {posts}")
         lines.append("")
     lines += [f"_Note: {md_escape(note)}_  " for note in brief.notes]
     lines.append(f"_{md_escape(_footer(brief))}_")
@@ -856,7 +862,7 @@ def brief_nodes(brief: Brief) -> list[Node]:
         nodes.append(_node("h4", SOURCES))
         lines: list[Node] = []
         for source in brief.sources:
-            children = [_node("b", source.channel), f" ({source.handle}): "]
+            children = [_node("b", source.channel), f"{_handle_note(source)}: "]
             for index, n in enumerate(source.refs):
                 when = when_text(brief.references[n].citation.date, brief.tz)
                 children += [", " if index else "", _node("a", f"[{n}]", href=brief.url(n))]

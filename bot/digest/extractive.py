@@ -66,9 +66,10 @@ def best_line(story: Story, focus: re.Pattern[str] | None = None) -> tuple[str, 
         return "", None
     top = max(c[0] for c in candidates)
     best_shared = max(c[1] for c in candidates if c[0] == top)
-    # Among lines nearly as good, the latest: a toll's update, not its first report.
+    # Among lines nearly as good, the latest: a toll's update, not its first report; but
+    # an original before its copies (a copy says nothing new, and the line cites its post).
     near = [c for c in candidates if c[0] == top and c[1] >= LATEST_SHARE * best_shared]
-    chosen = max(near, key=lambda c: c[2])
+    chosen = max(near, key=lambda c: (story.posts[c[2]].id not in story.copies, c[2]))
     return shorten(chosen[3], MAX_ITEM_CHARS), story.posts[chosen[2]]
 
 

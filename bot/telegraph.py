@@ -14,6 +14,7 @@ a URL can hold it.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
@@ -181,16 +182,19 @@ class TelegraphPublisher:
         self.clock = clock
         self.http_factory = http_factory
         self.policy = policy
+        self._account_lock = asyncio.Lock()
+        """Two chats' first briefs make one account, not two."""
 
     async def publish(self, title: str, content: Sequence[Any]) -> Page:
         async with self.http_factory() as http:
             client = TelegraphClient(http, self.base_url, self.policy)
-            account = await self.store.telegraph_account()
-            if account is None:
-                token = await self._new_account(client)
-            else:
-                token = account.access_token
-                register_secret(token)
+            async with self._account_lock:
+                account = await self.store.telegraph_account()
+                if account is None:
+                    token = await self._new_account(client)
+                else:
+                    token = account.access_token
+                    register_secret(token)
             try:
                 return await client.create_page(token, title, content, self.author_name)
             except TelegraphError as exc:

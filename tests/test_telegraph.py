@@ -4,6 +4,7 @@ waits retried, everything else an error the caller falls back from."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import logging
 import sqlite3
@@ -139,3 +140,11 @@ async def test_the_access_token_never_reaches_a_log_line(
     assert "FLOOD_WAIT_1" in output and "createPage" in output
     assert token not in output and token[:20] not in output
     assert "leaked? access_token=[redacted] and [redacted]" in output
+
+
+async def test_two_first_pages_at_once_make_one_account(
+    store: Store, telegraph: FakeTelegraph
+) -> None:
+    shared = publisher(store, telegraph)
+    await asyncio.gather(shared.publish("one", NODES), shared.publish("two", NODES))
+    assert len(telegraph.calls_of("createAccount")) == 1 and len(telegraph.pages) == 2

@@ -494,12 +494,15 @@ def _lede(
 
 
 def _empty(digest: Digest, numbers: _Numbers, tz: tzinfo) -> tuple[Sentence, list[Sentence]]:
-    """A window with nothing in it: say so, and cite the latest earlier post if any."""
-    headline = Sentence.of("Nothing reported on this topic in this window.", ())
+    """A window with nothing in it: say so (the headline), and cite the latest earlier
+    post if there is one (the lede)."""
     line = empty_line(digest, tz)
-    if digest.latest is None:
-        return headline, [Sentence.of(line, ())]
-    return headline, [Sentence.of(line, (numbers.number(digest.latest),))]
+    headline_text = line.split(". ", 1)[0].rstrip(".") + "."
+    after = line[len(headline_text) :].strip()
+    headline = Sentence.of(headline_text, ())
+    if digest.latest is None or not after:
+        return headline, []
+    return headline, [Sentence.of(_ended(after), (numbers.number(digest.latest),))]
 
 
 def _sources(numbers: _Numbers) -> list[SourceLine]:

@@ -315,3 +315,15 @@ async def test_a_models_true_line_is_in_the_brief_with_its_references(corpus_sto
     assert all(s.refs for s in top.sentences)
     assert "Vitebsk" not in render_brief_text(brief)
     assert "1 a name or place not in its posts" in brief.notes[0]
+
+
+async def test_an_empty_window_says_so_once_and_cites_the_latest_earlier_post(
+    corpus_store: Store,
+) -> None:
+    window = Window(datetime(2024, 12, 20, tzinfo=UTC), datetime(2024, 12, 21, tzinfo=UTC))
+    digest = await build_digest(corpus_store, load_topics()["belarus"], window, window.until)
+    text = render_brief_text(build_brief(digest))
+    assert text.count("Nothing reported on this topic in this window.") == 1
+    assert digest.latest is not None
+    assert f"[1] {digest.latest.url}" in text
+    assert re.search(r"The latest earlier post is from 04 Dec 2024 .*\[1\]\n", text)

@@ -852,7 +852,7 @@ def brief_nodes(brief: Brief) -> list[Node]:
                 children += ([" "] if index else []) + _sentence_nodes(brief, sentence)
             if entry.support is not None:
                 support = entry.support
-                children += [_node("br"), _node("i", support.plain), " "]
+                children += [_node("br"), _node("i", support.plain)]
                 children += _sentence_nodes(brief, Sentence((Clause("", support.refs),)))
             items.append(_node("li", *_merged(children)))
         nodes.append(_node("ul", *items))

@@ -270,7 +270,7 @@ def build_brief(digest: Digest, tz: tzinfo = UTC, keep: int | None = None) -> Br
     confirmed = [_entry(i, refs[id(i)], numbers, tz, claimed=False) for i in confirmed_items]
     claimed = [_entry(i, refs[id(i)], numbers, tz, claimed=True) for i in claimed_items]
     differ = [d for entry in [*confirmed, *claimed] for d in _differences(entry, numbers, tz)]
-    window = header_line(digest, tz).split(": ", 1)[1]
+    window = header_line(digest, tz).removeprefix(f"{digest.title}: ")
     span = f"{when_text(digest.since, tz)} – {when_text(digest.until, tz)}"
     notes = list(digest.notes)
     if cut:

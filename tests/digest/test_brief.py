@@ -12,6 +12,8 @@ import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
+
 from bot.digest.brief import (
     CLAIMED,
     CONFIRMED,
@@ -163,6 +165,7 @@ async def test_post_text_is_escaped_and_its_links_are_not_tappable(store: Store)
 # ----- the varta corpus: figures that change through the day --------------------------------
 
 
+@pytest.mark.timeout(900)  # the first test to ask for varta_db embeds the whole corpus
 async def test_a_rising_toll_is_where_reports_differ_latest_first_each_cited(
     varta_store: Store, local_embedder: LocalEmbedder
 ) -> None:

@@ -84,6 +84,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--limit", type=bounded(1, 100), default=DEFAULT_LIMIT, help="items to show"
     )
     digest.add_argument("--format", choices=FORMATS, default="text")
+    digest.add_argument(
+        "--brief", action="store_true",
+        help="a wire editor's brief: headline and lede, confirmed, claimed, where reports "
+        "differ, sources, a reference after every sentence",
+    )  # fmt: skip
 
     search = add("search", help="find stored posts, newest first")
     search.add_argument("query", nargs="+")
@@ -384,12 +389,17 @@ async def cmd_digest(args: argparse.Namespace, settings: Settings) -> int:
         try:
             digest = await build_digest(
                 store, topic, window, now, limit=max(1, args.limit), summarizer=summarizer,
-                embedder=embedder,
+                embedder=embedder, brief=args.brief,
             )  # fmt: skip
         finally:
             if embedder is not None:
                 await embedder.close()
-        sys.stdout.write(render(digest, args.format, settings.tz))
+        if args.brief:
+            from bot.digest.brief import build_brief, render_brief
+
+            sys.stdout.write(render_brief(build_brief(digest, settings.tz), args.format))
+        else:
+            sys.stdout.write(render(digest, args.format, settings.tz))
         return 0
 
     return await _with_store(settings, work, create=False)

@@ -79,6 +79,11 @@ class Settings(BaseSettings):
     embeddings_model: str = "multilingual-e5-small"
     embeddings_api_key: SecretStr | None = None
     chat_cooldown_seconds: float = Field(default=5.0, ge=0)
+    telegraph: str = "off"
+    """on: a brief longer than one message is published as a Telegraph page (telegra.ph)
+    and the chat gets its headline, lede and link; off: the brief is split into messages."""
+    telegraph_url: str = "https://api.telegra.ph"
+    telegraph_author: str = Field(default="wirebrief", min_length=1, max_length=128)
     log_level: str = "INFO"
     log_format: str = "text"
 
@@ -136,7 +141,7 @@ class Settings(BaseSettings):
             raise ValueError(f"expected text or json, got {value!r}")
         return value.lower()
 
-    @field_validator("embeddings")
+    @field_validator("embeddings", "telegraph")
     @classmethod
     def _on_off(cls, value: str) -> str:
         if value.lower() not in {"on", "off"}:
@@ -144,7 +149,12 @@ class Settings(BaseSettings):
         return value.lower()
 
     @field_validator(
-        "bot_api_url", "tme_url", "openai_base_url", "webhook_url", "embeddings_base_url"
+        "bot_api_url",
+        "tme_url",
+        "openai_base_url",
+        "webhook_url",
+        "embeddings_base_url",
+        "telegraph_url",
     )
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:

@@ -17,6 +17,8 @@ from datetime import UTC, datetime
 from typing import TextIO
 
 TOKEN_SHAPE = re.compile(r"\b\d{5,12}:[A-Za-z0-9_-]{30,}\b")
+ACCESS_TOKEN_PARAM = re.compile(r"(access_token[\"']?\s*[=:]\s*[\"']?)[A-Za-z0-9_-]{8,}")
+"""A Telegraph access token as a URL or form parameter, or a JSON field."""
 REDACTED = "[redacted]"
 NOISY_LOGGERS = (
     "httpx",
@@ -27,6 +29,14 @@ NOISY_LOGGERS = (
     "telegram.request",
     "apscheduler",
 )
+_RUNTIME_SECRETS: set[str] = set()
+"""Secrets learned while running (the Telegraph access token), redacted like the others."""
+
+
+def register_secret(secret: str) -> None:
+    """Redact `secret` from every log line from now on, on every handler."""
+    if secret and len(secret) >= 6:
+        _RUNTIME_SECRETS.add(secret)
 
 
 class RedactingFilter(logging.Filter):
@@ -39,6 +49,9 @@ class RedactingFilter(logging.Filter):
     def redact(self, text: str) -> str:
         for secret in self.secrets:
             text = text.replace(secret, REDACTED)
+        for secret in sorted(_RUNTIME_SECRETS, key=len, reverse=True):
+            text = text.replace(secret, REDACTED)
+        text = ACCESS_TOKEN_PARAM.sub(rf"\g<1>{REDACTED}", text)
         return TOKEN_SHAPE.sub(REDACTED, text)
 
     def filter(self, record: logging.LogRecord) -> bool:

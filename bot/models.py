@@ -212,6 +212,9 @@ class DigestItem:
     relevance: float = 1.0
     relevance_why: str = ""
     """Where the topic is in the story's posts: headline, lead, passing mention, advert…"""
+    told_by: Citation | None = None
+    """The post an extractive line is taken from (what its sentences cite in a brief);
+    None for a model line, which its story's posts support together."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,6 +224,17 @@ class SourceCount:
     channel: str
     handle: str
     posts: int
+
+
+@dataclass(frozen=True, slots=True)
+class LedeSentence:
+    """A sentence of a brief's lede written by the model and checked against the posts of
+    the stories it cites, or, where the model's failed, the extractive line of its story."""
+
+    text: str
+    items: tuple[int, ...]
+    """The digest items (indexes into `Digest.items`) whose posts it cites."""
+    source: str = "model"
 
 
 @dataclass(slots=True)
@@ -251,6 +265,9 @@ class Digest:
     """Stories after this page's (what a "More" button would show)."""
     stories_seen: int = 0
     """Stories left out because the chat had received all their posts (daily digests)."""
+    lede: list[LedeSentence] = field(default_factory=list)
+    """For a brief with a model: the checked sentences of its lede (else the brief's lede
+    is built from the items alone)."""
 
 
 @dataclass(frozen=True, slots=True)

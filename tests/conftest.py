@@ -38,6 +38,7 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
             "ALLOWED_CHAT_IDS", "ADMIN_USER_IDS", "DIGEST_CHAT_IDS", "DIGEST_TIME", "TIMEZONE",
             "TOPICS_FILE", "OPENAI_API_KEY", "OPENAI_BASE_URL", "LLM_MODEL", "DIGEST_LANGUAGE",
             "EMBEDDINGS_BASE_URL", "EMBEDDINGS_MODEL", "EMBEDDINGS_API_KEY",
+            "TELEGRAPH", "TELEGRAPH_URL", "TELEGRAPH_AUTHOR",
         }:  # fmt: skip
             monkeypatch.delenv(name)
     # Embedding a whole corpus takes minutes: tests group by words unless they are about

@@ -167,3 +167,32 @@ def test_odd_input_gets_one_line_not_a_traceback(tmp_path: Path) -> None:
         assert expected in result.stderr, (args, result.stderr)
     searched = run("--db", db, "search", "Минск", "--since", "2020-01-01")
     assert searched.returncode == 0 and "at most a year" not in searched.stderr
+
+
+def test_digest_brief_prints_the_sections_with_only_stored_links(corpus_db: Path) -> None:
+    brief = run(
+        "--db", str(corpus_db), "digest", "belarus", "--since", "2024-11-26", "--until",
+        "2024-12-05", "--brief",
+    )  # fmt: skip
+    assert brief.returncode == 0, brief.stderr
+    out = brief.stdout
+    assert out.startswith("Belarus brief: 26 Nov 2024 00:00 – 06 Dec 2024 00:00 (UTC)\n\n")
+    for section in ("Confirmed by several channels", "Claimed by one channel", "Sources"):
+        assert f"\n{section}\n" in out
+    conn = sqlite3.connect(corpus_db)
+    stored = {
+        f"https://t.me/c/{peer}/{message}"
+        for peer, message in conn.execute(
+            "SELECT c.peer_id, p.message_id FROM posts p JOIN channels c ON c.id = p.channel_id"
+        )
+    }
+    conn.close()
+    links = {line.split()[1] for line in out.splitlines() if line.startswith("  [")}
+    assert links and links <= stored
+    as_json = run(
+        "--db", str(corpus_db), "digest", "belarus", "--since", "2024-11-26", "--until",
+        "2024-12-05", "--brief", "--format", "json",
+    )  # fmt: skip
+    data = json.loads(as_json.stdout)
+    assert {r["url"] for r in data["references"]} == links
+    assert data["confirmed"] and data["claimed"]

@@ -83,8 +83,11 @@ def with_user_errors(handler: Handler) -> Handler:
 
 
 def topic_command(topic: Topic) -> Handler:
-    """/<topic> [span] [all]."""
-    usage = f"Usage: /{topic.name} [12h|3d|1w] [all], e.g. /{topic.name} 3d"
+    """/<topic> [span] [all] [brief]."""
+    usage = (
+        f"Usage: /{topic.name} [12h|3d|1w] [all] [brief], e.g. /{topic.name} 3d or "
+        f"/{topic.name} 3d brief"
+    )
 
     @with_user_errors
     async def handle(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -101,14 +104,14 @@ def topic_command(topic: Topic) -> Handler:
 
 
 DIGEST_USAGE = (
-    "Usage: /digest [topic or words] [12h|3d|1w] [all], e.g. /digest Minsk 3d; "
-    "/digest alone: the top stories of every source"
+    "Usage: /digest [topic or words] [12h|3d|1w] [all] [brief], e.g. /digest Minsk 3d; "
+    "/digest alone: the top stories of every source; /digest belarus 3d brief: a brief"
 )
 
 
 @with_user_errors
 async def digest_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """/digest [topic or free text] [span] [all]; with no words, every source."""
+    """/digest [topic or free text] [span] [all] [brief]; with no words, every source."""
     try:
         request = parse_digest_args(context.args or [])
     except SpanError as exc:
@@ -152,7 +155,7 @@ async def send_digest(
             window = Window(now - request.span, now)
             limit = ALL_STORIES if request.all_stories else DEFAULT_LIMIT
             progress = await _compose_showing_progress(
-                update, context, svc, topic, window, limit, placeholder
+                update, context, svc, topic, window, limit, placeholder, brief=request.brief
             )
             await deliver(
                 context, chat_id, progress.result.messages, placeholder=progress.placeholder,
@@ -178,11 +181,12 @@ async def _compose_showing_progress(
     window: Window,
     limit: int = DEFAULT_LIMIT,
     placeholder: Message | None = None,
+    brief: bool = False,
 ) -> _Progress:
     """Typing while we work; after a moment, a placeholder the digest will replace (or
     the one that says the request waited its turn)."""
     chat_id = _chat_id(update)
-    task = asyncio.create_task(svc.compose(chat_id, topic, window, limit=limit))
+    task = asyncio.create_task(svc.compose(chat_id, topic, window, limit=limit, brief=brief))
     waited = 0.0
     while not task.done():
         with contextlib.suppress(TelegramError):
@@ -354,6 +358,8 @@ async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         "/digest — the top stories of every source, the most confirmed first\n"
         f"/{first} 3d — a topic over the last 3 days (12h, 3d, 1w; default 24h); "
         f"/{first} 9d all — every story, not the first 10 (or press More)\n"
+        f"/{first} 3d brief — a wire editor's brief: confirmed, claimed, where reports "
+        "differ, sources\n"
         "/digest Minsk border 12h — a digest of any words (Минск finds Минске too)\n"
         "/search Кукурики 1w — matching posts, newest first\n"
         "/topics, /sources, /status\n"

@@ -8,9 +8,10 @@ Telegram HTML and packed into messages.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -18,6 +19,13 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.chat.messages import pack_messages
 from bot.config import Settings
+from bot.digest.brief import (
+    brief_summary_html,
+    build_brief,
+    fit_brief,
+    render_brief_html_parts,
+    telegraph_title,
+)
 from bot.digest.corrections import Correction, correction_for
 from bot.digest.pipeline import DEFAULT_LIMIT, Summarizer, build_digest
 from bot.digest.render import anchor, h, render_html_parts, when_text
@@ -26,6 +34,9 @@ from bot.digest.window import Window
 from bot.embeddings.base import Embedder
 from bot.models import Digest
 from bot.store import Store
+from bot.telegraph import CONTENT_BUDGET, TelegraphPublisher
+
+log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
 
@@ -79,6 +90,8 @@ class BotServices:
     """Chat id -> monotonic time it was last told that its backlog was too old."""
     inflight: set[asyncio.Task[Any]] = field(default_factory=set)
     """Tasks handling updates or sending daily digests: cancelled if a stop takes too long."""
+    telegraph: TelegraphPublisher | None = None
+    """Publishes long briefs (TELEGRAPH=on); made on first use."""
 
     def track_current_task(self) -> None:
         """Count the running task as work in progress until it ends."""
@@ -123,9 +136,11 @@ class BotServices:
         exclude_seen: bool = False,
         limit: int = DEFAULT_LIMIT,
         shown_before: int = 0,
+        brief: bool = False,
     ) -> Composed:
         """Corrections, then the digest's stories after the `shown_before` of its earlier
-        pages, `limit` of them; a "More" button when stories are left.
+        pages, `limit` of them; a "More" button when stories are left. `brief`: the same
+        stories as a wire editor's brief (see `_brief`).
 
         A daily digest (`exclude_seen`) leaves out what the chat has received; its later
         pages do the same, which leaves out the earlier pages too, so they start at 0.
@@ -135,22 +150,68 @@ class BotServices:
         digest = await build_digest(
             self.store, topic, window, self.clock(), limit=limit, summarizer=self.summarizer,
             exclude_post_ids=seen, offset=0 if exclude_seen else shown_before,
-            embedder=self.embedder,
+            embedder=self.embedder, brief=brief,
         )  # fmt: skip
         if exclude_seen and shown_before:
             digest.offset = shown_before
             digest.stories_found += shown_before
-        parts = render_html_parts(digest, self.settings.tz)
-        if corrections:
-            parts.insert(0, corrections_html(corrections, self.settings))
+        head = [corrections_html(corrections, self.settings)] if corrections else []
+        cut = 0
+        if brief:
+            told = len(digest.items)
+            messages, digest = await self._brief(digest, head)
+            cut = told - len(digest.items)
+        else:
+            messages = pack_messages(head + render_html_parts(digest, self.settings.tz))
         markup = None
         if digest.remaining:
             page_id = await self.store.add_digest_page(
                 chat_id, topic.name, topic.words or None, window.since, window.until,
-                shown_before + limit, limit, exclude_seen, self.clock(),
+                shown_before + limit - cut, limit, exclude_seen, self.clock(),
             )  # fmt: skip
             markup = more_button(page_id, digest.remaining, limit)
-        return Composed(pack_messages(parts), digest, acknowledged, markup)
+        return Composed(messages, digest, acknowledged, markup)
+
+    async def _brief(self, digest: Digest, head: list[str]) -> tuple[list[str], Digest]:
+        """The brief as messages; with TELEGRAPH=on, one too long for a message is a
+        Telegraph page and the chat gets its headline, lede and link. Any failure to
+        publish sends the brief as messages. Returns the digest as delivered (a page cut
+        to Telegraph's 64 KB tells fewer stories; "More" goes on from there)."""
+        tz = self.settings.tz
+        parts = render_brief_html_parts(build_brief(digest, tz))
+        messages = pack_messages(head + parts)
+        if self.settings.telegraph != "on" or len(pack_messages(parts)) <= 1:
+            return messages, digest
+        fitted = fit_brief(digest, tz, CONTENT_BUDGET)
+        if fitted is None:
+            log.warning("the brief does not fit a Telegraph page; sending it as messages")
+            return messages, digest
+        page_brief, nodes = fitted
+        try:
+            page = await self.telegraph_publisher().publish(telegraph_title(page_brief), nodes)
+        except Exception as exc:  # any failure: the chat still gets its brief
+            log.warning(
+                "the brief could not be published on Telegraph (%s: %s); sending it as "
+                "%d messages", type(exc).__name__, exc, len(messages),
+            )  # fmt: skip
+            return messages, digest
+        log.info("brief published on Telegraph: %s", page.url)
+        kept = digest
+        if page_brief.cut:
+            kept = replace(
+                digest,
+                items=digest.items[: page_brief.stories],
+                remaining=digest.remaining + page_brief.cut,
+            )
+        return pack_messages([*head, brief_summary_html(page_brief, page.url)]), kept
+
+    def telegraph_publisher(self) -> TelegraphPublisher:
+        if self.telegraph is None:
+            self.telegraph = TelegraphPublisher(
+                self.store, self.settings.telegraph_url, self.settings.telegraph_author,
+                self.clock,
+            )  # fmt: skip
+        return self.telegraph
 
     async def _corrections(self, chat_id: int) -> tuple[list[Correction], list[int]]:
         changes = await self.store.cited_changes(chat_id)

@@ -17,7 +17,7 @@ from bot.digest.kinds import bullets, is_roundup
 from bot.digest.lines import opens_well, stands_alone, without_connective
 from bot.digest.relevance import relevance
 from bot.digest.text import clean_text, features, sentences, strip_symbols
-from bot.models import DigestItem, Story
+from bot.models import DigestItem, Post, Story
 from bot.store.fts import fold
 
 MAX_ITEM_CHARS = 320
@@ -34,16 +34,22 @@ def summarise_story(story: Story, focus: re.Pattern[str] | None = None) -> Diges
     `focus` (the topic's terms) favours sentences about the topic: a long round-up that
     mentions Minsk once is told by its Minsk sentence, not its lead.
     """
-    text = best_text(story, focus)
+    text, post = best_line(story, focus)
     if not text:
         return None
-    return story_item(story, text)
+    return story_item(story, text, told_by=post)
 
 
 def best_text(story: Story, focus: re.Pattern[str] | None = None) -> str:
-    """The story's line: from the post the topic is most central to, its headline or lead
-    when that is on the topic, else its sentence about the topic (after the lead when that
-    sentence cannot stand alone); in a round-up, the item about the topic."""
+    """The story's line (see `best_line`)."""
+    return best_line(story, focus)[0]
+
+
+def best_line(story: Story, focus: re.Pattern[str] | None = None) -> tuple[str, Post | None]:
+    """The story's line and the post it is from: the post the topic is most central to,
+    its headline or lead when that is on the topic, else its sentence about the topic
+    (after the lead when that sentence cannot stand alone); in a round-up, the item about
+    the topic."""
     stem_posts: Counter[str] = Counter()
     for post in story.posts:
         stem_posts.update(features(post.text))
@@ -57,12 +63,14 @@ def best_text(story: Story, focus: re.Pattern[str] | None = None) -> str:
         shared = _score(line, 0, stem_posts, needed) + (0.0 if post.id in story.copies else 0.05)
         candidates.append((central, shared, order, line))
     if not candidates:
-        return ""
+        return "", None
     top = max(c[0] for c in candidates)
     best_shared = max(c[1] for c in candidates if c[0] == top)
-    # Among lines nearly as good, the latest: a toll's update, not its first report.
+    # Among lines nearly as good, the latest: a toll's update, not its first report; but
+    # an original before its copies (a copy says nothing new, and the line cites its post).
     near = [c for c in candidates if c[0] == top and c[1] >= LATEST_SHARE * best_shared]
-    return shorten(max(near, key=lambda c: c[2])[3], MAX_ITEM_CHARS)
+    chosen = max(near, key=lambda c: (story.posts[c[2]].id not in story.copies, c[2]))
+    return shorten(chosen[3], MAX_ITEM_CHARS), story.posts[chosen[2]]
 
 
 def post_line(text: str, focus: re.Pattern[str] | None) -> str:

@@ -8,11 +8,14 @@ of item carry the same provenance.
 from __future__ import annotations
 
 from bot.digest.figures import changed_figures
-from bot.models import Citation, DigestItem, FigureDifference, FigureReading, Story
+from bot.models import Citation, DigestItem, FigureDifference, FigureReading, Post, Story
 
 
-def story_item(story: Story, text: str, source: str = "extractive") -> DigestItem:
-    """The item telling `story` with `text` (already checked by whoever wrote it)."""
+def story_item(
+    story: Story, text: str, source: str = "extractive", told_by: Post | None = None
+) -> DigestItem:
+    """The item telling `story` with `text` (already checked by whoever wrote it);
+    `told_by`: the post the text is taken from, when it is one post's."""
     return DigestItem(
         text=text,
         citations=[Citation.of(post) for post in story.posts],
@@ -33,4 +36,5 @@ def story_item(story: Story, text: str, source: str = "extractive") -> DigestIte
         source=source,
         relevance=story.relevance,
         relevance_why=story.relevance_why,
+        told_by=Citation.of(told_by) if told_by is not None else None,
     )

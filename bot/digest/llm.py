@@ -23,7 +23,7 @@ from openai.types.chat import ChatCompletionMessageParam
 from openai.types.shared_params import ResponseFormatJSONSchema
 
 from bot.config import Settings
-from bot.digest.model_lines import keyed_items, note_for
+from bot.digest.model_lines import checked_lede, keyed_items, lede_note, note_for
 from bot.digest.pipeline import ExtractiveSummarizer, Summarizer, SummaryResult
 from bot.digest.prompting import (
     PromptContext,
@@ -186,6 +186,20 @@ def retry_after_seconds(headers: Mapping[str, str], now: datetime | None = None)
     return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
+LEDE_STORIES = 10
+"""The top stories the model sees when it writes a brief's lede."""
+
+
+@dataclass(slots=True)
+class LedeResult:
+    """A brief's lede: (text, the stories it cites, "model" or "extractive") per sentence."""
+
+    sentences: list[tuple[str, tuple[Story, ...], str]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    tokens_in: int = 0
+    tokens_out: int = 0
+
+
 @dataclass(slots=True)
 class Completion:
     text: str
@@ -215,6 +229,8 @@ class _Run:
     tokens_out: int = 0
     calls: int = 0
     cached_parts: int = 0
+    kind: str = "digest"
+    """What is asked: "digest" (a line per story) or "lede" (a brief's lede)."""
 
 
 def _utc_today() -> date:
@@ -329,6 +345,70 @@ class LLMSummarizer:
             tokens_out=run.tokens_out,
         )
 
+    # ----- the lede of a brief --------------------------------------------------------
+
+    async def write_lede(
+        self, stories: Sequence[Story], topic: Topic, window: Window
+    ) -> LedeResult:
+        """The lede of a brief over the ranked `stories`: the model's sentences, each checked
+        against the posts of the stories it cites, or the extractive lines of those stories
+        where a sentence fails. Nothing at all when the model fails: the brief's lede is
+        then built from its items, with a note."""
+        if not stories or await self._budget_spent():
+            return LedeResult()
+        plan = await asyncio.to_thread(
+            plan_prompt,
+            stories[:LEDE_STORIES],
+            topic,
+            window,
+            self.config.language,
+            self.config.max_input_tokens,
+            self.templates,
+        )
+        part = plan.parts[0]
+        sources = {source.number: source.story for source in part}
+        async with self._client() as client:
+            run = _Run(client, plan.context, structured=False, kind="lede")
+            try:
+                answer = await self._answer(run, part)
+            except ModelError as exc:
+                why = self._failure(exc)
+                log.warning("%s; the brief's lede is extractive", why)
+                return LedeResult(
+                    notes=[f"{why}; the brief's lede is built from its stories."],
+                    tokens_in=run.tokens_in,
+                    tokens_out=run.tokens_out,
+                )
+        checked = checked_lede(parse_answer(answer.text) or [], sources, topic.focus())
+        if checked.lines and not answer.cached and self.store is not None:
+            await self.store.store_answer(
+                answer.key, self.config.model, answer.text, answer.tokens_in, answer.tokens_out
+            )
+        notes = []
+        if (replaced := lede_note(checked, self.config.model)) is not None:
+            notes.append(replaced)
+        if not checked.lines:
+            notes.append(
+                f"The model ({self.config.model}) wrote no usable lede; the brief's lede is "
+                "built from its stories."
+            )
+        log.info(
+            "%s lede: %d sentence(s), %d replaced, %d dropped, tokens %d in / %d out",
+            self.name,
+            len(checked.lines),
+            sum(checked.replaced.values()),
+            checked.dropped,
+            run.tokens_in,
+            run.tokens_out,
+        )
+        return LedeResult(
+            [(line.text, tuple(sources[n] for n in line.stories), line.source)
+             for line in checked.lines],
+            notes,
+            run.tokens_in,
+            run.tokens_out,
+        )  # fmt: skip
+
     async def _closeness(
         self, lines: StoryLines, sources: Mapping[int, Story]
     ) -> dict[int, float] | None:
@@ -411,7 +491,7 @@ class LLMSummarizer:
         )
 
     async def _answer(self, run: _Run, part: Sequence[PromptSource]) -> Answer:
-        key = cache_key(self.config.model, run.context, part)
+        key = cache_key(self.config.model, run.context, part, run.kind)
         if self.store is not None:
             hit = await self.store.cached_answer(key)
             if hit is not None:
@@ -467,7 +547,10 @@ class LLMSummarizer:
         self, run: _Run, part: Sequence[PromptSource], structured: bool
     ) -> Completion:
         system = run.context.system()
-        user = run.context.user(part, structured)
+        if run.kind == "lede":
+            user = run.context.brief_user(part)
+        else:
+            user = run.context.user(part, structured)
         messages: list[ChatCompletionMessageParam] = [
             {"role": "system", "content": system},
             {"role": "user", "content": user},

@@ -25,9 +25,10 @@ from bot.digest.ranking import rank_stories
 from bot.digest.semantic import Matrix
 from bot.digest.topics import Topic
 from bot.digest.window import Window
-from bot.models import Citation, Digest, DigestItem, Post, SourceCount, Story
+from bot.models import Citation, Digest, DigestItem, LedeSentence, Post, SourceCount, Story
 
 if TYPE_CHECKING:
+    from bot.digest.llm import LedeResult
     from bot.embeddings.base import Embedder
     from bot.store import StoredVector, VectorRow
 
@@ -108,6 +109,7 @@ async def build_digest(
     exclude_post_ids: AbstractSet[int] = frozenset(),
     embedder: Embedder | None = None,
     offset: int = 0,
+    brief: bool = False,
 ) -> Digest:
     """The digest of `topic` in `window`: the ranked stories from `offset` on, `limit` of them.
 
@@ -116,6 +118,7 @@ async def build_digest(
     `embedder`: group across languages with embeddings (stored ones, plus what is missing);
     without one, or when it fails, stories are grouped by their words, with a note.
     `offset`: stories shown on earlier pages of the same digest (the bot's "More").
+    `brief`: for a brief; a model that wrote the digest's lines also writes its lede.
     """
     found = await gather_stories(store, window, topic.fts_query, embedder, topic.focus())
     posts, stories, notes = found.posts, found.stories, found.notes
@@ -128,12 +131,38 @@ async def build_digest(
     result.notes = [*notes, *result.notes]
     digest = assemble_digest(topic, window, now, len(posts), stories, result, limit, offset)
     digest.stories_seen = seen
+    if brief and digest.items and result.summarizer != ExtractiveSummarizer.name:
+        await _add_lede(digest, summarizer, chosen, topic, window)
     if not posts:
         latest = await store.latest_post(topic.fts_query, before=window.since)
         if latest is not None:
             digest.latest = Citation.of(latest)
             digest.latest_text = best_text(Story([latest]), topic.focus())
     return digest
+
+
+async def _add_lede(
+    digest: Digest,
+    summarizer: Summarizer | None,
+    stories: Sequence[Story],
+    topic: Topic,
+    window: Window,
+) -> None:
+    """The model's checked lede, each sentence tied to the items whose posts it cites."""
+    write = getattr(summarizer, "write_lede", None)
+    if write is None:
+        return
+    lede: LedeResult = await write(stories, topic, window)
+    by_first = {item.first.url: n for n, item in enumerate(digest.items) if item.first}
+    for text, cited, source in lede.sentences:
+        items = tuple(
+            by_first[url] for url in (Citation.of(s.first).url for s in cited) if url in by_first
+        )
+        if items:
+            digest.lede.append(LedeSentence(text, items, source))
+    digest.notes.extend(lede.notes)
+    digest.tokens_in += lede.tokens_in
+    digest.tokens_out += lede.tokens_out
 
 
 @dataclass(slots=True)

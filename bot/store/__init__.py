@@ -11,6 +11,7 @@ from bot.store.embeddings import EmbeddingsStore, PendingPost, StoredVector, Vec
 from bot.store.llm import LLMStore
 from bot.store.posts import PostsStore, UpsertResult
 from bot.store.sources import SourcesStore
+from bot.store.telegraph import TelegraphAccount, TelegraphStore
 
 __all__ = [
     "CitedChange",
@@ -19,13 +20,14 @@ __all__ = [
     "Store",
     "StoredVector",
     "Subscription",
+    "TelegraphAccount",
     "UpsertResult",
     "VectorRow",
     "open_store",
 ]
 
 
-class Store(PostsStore, SourcesStore, ChatStore, LLMStore, EmbeddingsStore):
+class Store(PostsStore, SourcesStore, ChatStore, LLMStore, EmbeddingsStore, TelegraphStore):
     """Everything wirebrief keeps: channels, posts, edits (and more as features arrive)."""
 
     def __init__(self, db: Database) -> None:

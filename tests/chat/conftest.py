@@ -19,6 +19,7 @@ from bot.config import Settings, load_settings
 from bot.demo import demo_posts
 from bot.digest.pipeline import ExtractiveSummarizer, Summarizer
 from bot.digest.topics import load_topics
+from bot.models import ChannelRef, IncomingPost
 from bot.store import Store
 from tests.fakes.botapi import FakeBotAPI
 
@@ -72,6 +73,24 @@ class Bot:
             and request.ok
             and request.params.get("chat_id") == chat_id
         ]
+
+
+def many_channel_posts() -> list[IncomingPost]:
+    """Ten stories about Мінськ, each reported by twelve channels in the hour before NOW:
+    a digest (or a brief) of them is longer than one message."""
+    events = ["вибух", "рейд", "мітинг", "затримання", "обстріл", "нарада", "пожежа", "арешт",
+              "страйк", "обшук"]  # fmt: skip
+    return [
+        IncomingPost(
+            ChannelRef(username=f"channel_{c:02d}"),
+            1000 + 100 * s + c,
+            NOW - timedelta(minutes=30 * s + c),
+            f"Мінськ: подія {s} — {events[s]} біля об'єкта {s * 111}, кодова назва "
+            f"Операція{s}Альфа{s}, " + "подробиці уточнюються " * 8,
+        )
+        for s in range(10)
+        for c in range(12)
+    ]
 
 
 def digests_to(api: FakeBotAPI, chat_id: int = GROUP, title: str = "Belarus") -> list[str]:

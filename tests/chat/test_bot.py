@@ -7,7 +7,6 @@ import io
 import logging
 import sqlite3
 from collections.abc import Sequence
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +26,7 @@ from tests.chat.conftest import (
     STRANGER_CHAT,
     Bot,
     Clock,
+    many_channel_posts,
     running_bot,
     settings_for,
 )
@@ -63,20 +63,7 @@ async def test_belarus_3d_in_an_allowed_group_gets_a_cited_digest(bot: Bot) -> N
 async def test_a_long_digest_is_split_between_items(
     api: FakeBotAPI, store: Store, tmp_path: Path
 ) -> None:
-    # Ten stories, each reported by twelve channels: ten long items with many links.
-    posts = [
-        IncomingPost(
-            ChannelRef(username=f"channel_{c:02d}"),
-            1000 + 100 * s + c,
-            NOW - timedelta(minutes=30 * s + c),
-            f"Мінськ: подія {s} — {['вибух', 'рейд', 'мітинг', 'затримання', 'обстріл', 'нарада', 'пожежа', 'арешт', 'страйк', 'обшук'][s]} "
-            f"біля об'єкта {s * 111}, кодова назва Операція{s}Альфа{s}, "
-            + "подробиці уточнюються "
-            * 8,
-        )
-        for s in range(10)
-        for c in range(12)
-    ]
+    posts = many_channel_posts()
     await store.upsert_posts(posts)
     async with running_bot(api, store, settings_for(api, tmp_path), Clock()) as bot:
         bot.say("/digest Мінськ 1d")

@@ -137,7 +137,8 @@ async def test_all_gives_every_story_at_once_and_bad_spans_get_the_usage_line(
         replies = (await settled(bot))[before:]
     assert (
         replies[0]
-        == "'3x' is not a span: use e.g. 12h, 3d or 1w\nUsage: /belarus [12h|3d|1w] [all], e.g. /belarus 3d"
+        == "'3x' is not a span: use e.g. 12h, 3d or 1w\nUsage: /belarus [12h|3d|1w] [all] [brief], "
+        "e.g. /belarus 3d or /belarus 3d brief"
     )
     assert replies[1].startswith("'-5h': a span must be longer than zero\nUsage: /belarus ")
     assert replies[2].startswith("'3d' is not a span") and "Usage: /belarus" in replies[2]

@@ -6,7 +6,7 @@ import logging
 import re
 from zoneinfo import ZoneInfo
 
-from telegram import BotCommand, LinkPreviewOptions, Message, Update
+from telegram import LinkPreviewOptions, Message, Update
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
 from telegram.ext import (
@@ -23,6 +23,7 @@ from telegram.ext import (
 
 from bot.chat import commands
 from bot.chat.access import AllowedCallbackQueryHandler, allowed_chats, gate, services
+from bot.chat.command_table import COMMANDS, command_menu
 from bot.chat.daily import TICK_SECONDS, daily_tick, sync_configured
 from bot.chat.services import MORE_PREFIX, BotServices, Clock
 from bot.errors import ConfigError
@@ -32,18 +33,6 @@ log = logging.getLogger(__name__)
 
 # Commands answer new messages only: an edited "/belarus" is not a new request.
 NEW_MESSAGES = filters.UpdateType.MESSAGE
-
-STATIC_COMMANDS = [
-    ("digest", "Top stories of every source, or of a topic or words: /digest Minsk 3d"),
-    ("search", "Posts with these words, newest first: /search Кукурики"),
-    ("topics", "The topics and their terms"),
-    ("sources", "The channels read, and their health"),
-    ("subscribe", "A daily digest in this chat: /subscribe belarus 08:00"),
-    ("unsubscribe", "Stop a daily digest: /unsubscribe belarus"),
-    ("subscriptions", "This chat's daily digests"),
-    ("status", "Posts stored, sources, summariser, tokens today"),
-    ("help", "What this bot does, with examples"),
-]
 
 
 def build_application(svc: BotServices, tick_seconds: float = TICK_SECONDS) -> Application:  # type: ignore[type-arg]
@@ -84,21 +73,8 @@ def build_application(svc: BotServices, tick_seconds: float = TICK_SECONDS) -> A
     )
     for topic in svc.topics.values():
         app.add_handler(CommandHandler(topic.name, commands.topic_command(topic), ours))
-    for name, handler in (
-        ("start", commands.help_command),
-        ("help", commands.help_command),
-        ("digest", commands.digest_command),
-        ("search", commands.search_command),
-        ("topics", commands.topics_command),
-        ("sources", commands.sources_command),
-        ("status", commands.status_command),
-        ("addsource", commands.addsource_command),
-        ("removesource", commands.removesource_command),
-        ("subscribe", commands.subscribe_command),
-        ("unsubscribe", commands.unsubscribe_command),
-        ("subscriptions", commands.subscriptions_command),
-    ):
-        app.add_handler(CommandHandler(name, handler, ours))
+    for command in COMMANDS:
+        app.add_handler(CommandHandler(command.name, command.handler, ours))
     app.add_handler(
         AllowedCallbackQueryHandler(
             commands.more_button, chats, pattern=rf"^{re.escape(MORE_PREFIX)}\d{{1,18}}$"
@@ -131,14 +107,6 @@ async def track(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Group -2, before everything: the task handling this update is work in progress,
     which a stop that takes too long cancels (see `runner.stop_bot`)."""
     services(context).track_current_task()
-
-
-def command_menu(svc: BotServices) -> list[BotCommand]:
-    menu = [
-        BotCommand(t.name, (t.description or t.title)[:256] or t.name) for t in svc.topics.values()
-    ]
-    menu += [BotCommand(name, text) for name, text in STATIC_COMMANDS]
-    return menu[:100]
 
 
 async def on_startup(app: Application) -> None:  # type: ignore[type-arg]

@@ -343,32 +343,6 @@ def _span_text(span: timedelta) -> str:
 # ----- information --------------------------------------------------------------------
 
 
-async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """/start and /help."""
-    svc = services(context)
-    topics = "\n".join(f"/{t.name} — {h(t.description or t.title)}" for t in svc.topics.values())
-    first = next(iter(svc.topics), "belarus")
-    await reply(
-        update,
-        "<b>wirebrief</b> reads the team's Telegram channels and answers with short digests: "
-        "stories grouped across channels, the most confirmed first, every line linked to "
-        "its posts.\n\n"
-        f"<b>Topics</b>\n{topics}\n\n"
-        "<b>Commands</b>\n"
-        "/digest — the top stories of every source, the most confirmed first\n"
-        f"/{first} 3d — a topic over the last 3 days (12h, 3d, 1w; default 24h); "
-        f"/{first} 9d all — every story, not the first 10 (or press More)\n"
-        f"/{first} 3d brief — a wire editor's brief: confirmed, claimed, where reports "
-        "differ, sources\n"
-        "/digest Minsk border 12h — a digest of any words (Минск finds Минске too)\n"
-        "/search Кукурики 1w — matching posts, newest first\n"
-        "/topics, /sources, /status\n"
-        f"/subscribe {first} 08:00 — a daily digest here (/subscribe digest 08:00: every "
-        f"source); /unsubscribe {first}; /subscriptions\n"
-        "/addsource @channel, /removesource @channel — admins only",
-    )
-
-
 async def topics_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     svc = services(context)
     lines = []

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from bot.chat.command_table import COMMANDS
 from bot.chat.messages import visible_length
 from bot.digest.pipeline import ExtractiveSummarizer, SummaryResult
 from bot.digest.topics import Topic
@@ -219,6 +220,23 @@ async def test_the_command_menu_lists_every_topic(bot: Bot) -> None:
     names = [c["command"] for c in commands]
     assert names[:3] == ["belarus", "border", "airstrikes"]
     assert {"digest", "search", "status", "subscribe"} <= set(names)
+
+
+async def test_every_command_of_the_table_is_answered_listed_and_explained(bot: Bot) -> None:
+    """One table drives registration, the menu and /help: each row is all three."""
+    await bot.api.wait_for("setMyCommands", 1)
+    menu = [c["command"] for c in bot.api.calls("setMyCommands")[-1].params["commands"]]
+    topics = [name for name in menu if name not in {c.name for c in COMMANDS}]
+    assert menu == topics + [c.name for c in COMMANDS if c.menu is not None]
+    for command in COMMANDS:
+        before = len(bot.api.texts_to(GROUP))
+        bot.say(f"/{command.name}", user_id=ADMIN)
+        await bot.replies(before + 1)  # each one answers
+    help_text = next(t for t in bot.api.texts_to(GROUP) if "reads the team's" in t)
+    for command in COMMANDS:
+        if command.help is not None:
+            assert f"/{command.name}" in help_text, command.name
+    assert "/belarus 3d brief" in help_text and "/addsource @channel" in help_text
 
 
 async def test_status_and_sources(bot: Bot) -> None:

@@ -5,6 +5,11 @@ Both write the same generated files into a fresh database with the project's sch
 (WAL, synchronous=NORMAL), and both parse the JSON. The import path also does what a
 real import must: validation, channel reconciliation, the idempotency check against
 stored posts, batches that commit on their own. Runs alternate, so drift hits both.
+
+`import_paths` is what `wirebrief import --no-embed` runs: the embedding step comes after
+the import has committed (or in `run`'s background) and is measured by case 8. The
+figures before embeddings existed (`PREVIOUS`) are compared as ratios to the sqlite3
+script of the same run, which cancels the machine's speed of the hour.
 """
 
 from __future__ import annotations
@@ -25,6 +30,13 @@ from bot.store import open_store
 from bot.store.base import BUSY_TIMEOUT_MS, migrations, split_sql, to_unix
 
 TARGET = 0.5
+SLOWDOWN_TARGET = 0.9
+PREVIOUS = {
+    100_000: {"posts_per_s": 7530, "ratio": 0.815},
+    1_000_000: {"posts_per_s": 6119, "ratio": 0.726},
+}
+"""Case 1 of `python -m bench --cases import,digest,parse` on 2026-12-03 (commit dbf5d70),
+the last run before embeddings (bench/results.json of that commit)."""
 INSERT = (
     "INSERT INTO posts (channel_id, message_id, date, text, views, edit_date, forwarded_from, "
     "media_kind, author, reply_to, first_seen_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"
@@ -154,4 +166,20 @@ def run(ctx: Context) -> dict[str, Any]:
                 ratio >= TARGET,
             )
         )
+        before = PREVIOUS.get(size)
+        if before is not None and not ctx.quick:
+            kept = ratio / before["ratio"]
+            details[-1]["before_embeddings"] = {**before, "kept": round(kept, 3)}
+            rows.append(
+                Row(
+                    "1 import",
+                    human(size),
+                    "÷ sqlite3, now vs before embeddings (--no-embed)",
+                    f"{ratio:.3f}",
+                    f"{before['ratio']:.3f} ({before['posts_per_s']:,} posts/s)",
+                    kept,
+                    f"≥ {SLOWDOWN_TARGET:g} × before",
+                    kept >= SLOWDOWN_TARGET,
+                )
+            )
     return {"rows": rows, "details": details}

@@ -13,7 +13,10 @@ import pytest
 
 from tests.conftest import REPO
 
-CASES = {"import", "digest", "grouping", "llm", "parse", "memory", "hostile"}
+CASES = {
+    "import", "digest", "grouping", "llm", "parse", "memory", "hostile",
+    "embed", "semantic_digest", "semantic_grouping",
+}  # fmt: skip
 
 
 @pytest.mark.timeout(300)

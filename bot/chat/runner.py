@@ -160,12 +160,13 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
             log.info("new sources from SOURCES: %s", ", ".join(added))
         from bot.embeddings.factory import make_embedder
 
+        embedder = make_embedder(settings)
         svc = BotServices(
             settings=settings,
             store=store,
             topics=load_topics(settings.topics_file),
-            summarizer=make_summarizer(settings, store),
-            embedder=make_embedder(settings),
+            summarizer=make_summarizer(settings, store, embedder=embedder),
+            embedder=embedder,
         )
         app = build_application(svc)
         if not await initialize_when_reachable(app, stop):

@@ -172,7 +172,9 @@ def corpus_vectors(out: Path, folder: Path = CORPUS_DIR) -> CorpusVectors:
 async def _embed_corpus(folder: Path, db: Path) -> dict[str, Any]:
     from bot.ingest.importer import import_paths
 
-    remove_db(db)
+    # A store left by an interrupted run is kept: the import is idempotent and `backfill`
+    # resumes where it stopped (it takes ~12 minutes from scratch).
+    resumed = db.exists()
     store = await open_store(db)
     embedder = LocalEmbedder()
     try:
@@ -210,6 +212,7 @@ async def _embed_corpus(folder: Path, db: Path) -> dict[str, Any]:
             "made_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "posts_imported": report.counts.inserted,
             "import_seconds": round(imported, 2),
+            "resumed": resumed,
             "posts_embedded": done.embedded,
             "embed_seconds": round(seconds, 1),
             "posts_per_s": round(done.embedded / seconds, 2) if seconds else None,

@@ -156,7 +156,9 @@ def corpus_vectors(out: Path, folder: Path = CORPUS_DIR) -> CorpusVectors:
         return CorpusVectors(vectors, json.loads(info.read_text()))
     print(f"  embedding the {folder.name} corpus once (cached in {path.name})…", flush=True)
     db = out / f"corpus-{folder.name}.db"
-    made = asyncio.run(_embed_corpus(folder, db))
+    # A store left by an interrupted run is kept: the import is idempotent and `backfill`
+    # resumes where it stopped (it takes ~12 minutes from scratch).
+    made = asyncio.run(_embed_corpus(folder, db, resumed=db.exists()))
     keys_list = sorted(made["vectors"])
     keys = np.asarray(keys_list, dtype=np.int64).reshape(-1, 2)
     blobs = np.stack([made["vectors"][k] for k in keys_list]) if keys_list else np.zeros((0, DIM))
@@ -169,12 +171,9 @@ def corpus_vectors(out: Path, folder: Path = CORPUS_DIR) -> CorpusVectors:
     return CorpusVectors({k: made["vectors"][k] for k in keys_list}, full)
 
 
-async def _embed_corpus(folder: Path, db: Path) -> dict[str, Any]:
+async def _embed_corpus(folder: Path, db: Path, resumed: bool) -> dict[str, Any]:
     from bot.ingest.importer import import_paths
 
-    # A store left by an interrupted run is kept: the import is idempotent and `backfill`
-    # resumes where it stopped (it takes ~12 minutes from scratch).
-    resumed = db.exists()
     store = await open_store(db)
     embedder = LocalEmbedder()
     try:

@@ -1,8 +1,8 @@
 """Case 9: a 24 h all-sources digest with warm embeddings against today's lexical digest,
 on the same posts of the same store.
 
-The window is the 24 h slot of `case_digest.windows` holding closest to 2,000 posts (every
-channel, no topic: `Topic.everything()`, what `/digest` alone shows). Its posts' vectors are
+The window is the 24 h slot of `case_digest.windows` holding the fewest posts above 2,000
+(every channel, no topic: `Topic.everything()`, what `/digest` alone shows). Its posts' vectors are
 made once by the digest's own path (`vectors_for`, the bundled model) and cached in
 bench/out/, then stored, as the background embedder of `wirebrief run` leaves them: the
 measured digest reads them and embeds nothing (an embedder that would fails the run).
@@ -39,8 +39,11 @@ def skip_reason() -> str | None:
 
 
 async def _choose(store: Store, wins: list[Window]) -> tuple[Window, list[int]]:
+    """The window holding the fewest posts above `WANTED_POSTS` (else the fullest one)."""
     counts = [len(await store.posts_in_window(w.since, w.until)) for w in wins]
-    best = min(range(len(wins)), key=lambda i: (abs(counts[i] - WANTED_POSTS), i))
+    best = min(
+        range(len(wins)), key=lambda i: (counts[i] < WANTED_POSTS, abs(counts[i] - WANTED_POSTS), i)
+    )
     return wins[best], counts
 
 

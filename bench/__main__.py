@@ -2,7 +2,7 @@
 
     python -m bench                          # the report's run: 100k and 1M posts
     python -m bench --sizes 100000,1000000   # the same, explicitly
-    python -m bench --quick                  # small sizes, under a minute (CI smoke)
+    python -m bench --quick                  # small sizes, ~1.5 minutes (CI smoke)
     python -m bench --cases digest,memory    # some cases, reusing stores already built
     python -m bench --cases embed,semantic_digest,semantic_grouping   # the embedding cases
 

@@ -2,8 +2,9 @@
 
     python -m bench                          # the report's run: 100k and 1M posts
     python -m bench --sizes 100000,1000000   # the same, explicitly
-    python -m bench --quick                  # small sizes, under a minute (CI smoke)
+    python -m bench --quick                  # small sizes, ~1.5 minutes (CI smoke)
     python -m bench --cases digest,memory    # some cases, reusing stores already built
+    python -m bench --cases embed,semantic_digest,semantic_grouping   # the embedding cases
 
 Generated data and stores live in bench/out/ (git-ignored); see docs/benchmarks.md.
 """
@@ -21,12 +22,15 @@ from typing import Any
 
 from bench import (
     case_digest,
+    case_embed,
     case_grouping,
     case_hostile,
     case_import,
     case_llm,
     case_memory,
     case_parse,
+    case_semantic_digest,
+    case_semantic_grouping,
 )
 from bench.common import Context, Row, human, machine, remove_db
 from bench.data import REPO, build_dataset
@@ -39,8 +43,11 @@ CASES = {
     "parse": case_parse,
     "memory": case_memory,
     "hostile": case_hostile,
+    "embed": case_embed,
+    "semantic_digest": case_semantic_digest,
+    "semantic_grouping": case_semantic_grouping,
 }
-NEEDS_STORES = {"digest", "grouping", "memory"}
+NEEDS_STORES = {"digest", "grouping", "memory", "semantic_digest", "semantic_grouping"}
 DEFAULT_SIZES = "100000,1000000"
 QUICK_SIZES = "3000,12000"
 

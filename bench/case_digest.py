@@ -50,11 +50,16 @@ def windows(data: Dataset, span: timedelta) -> list[Window]:
 def forget(everything: bool = False) -> None:
     """Empty the text memos before a measured digest.
 
-    The per-post memo always (a digest must not reuse the previous run's work on the same
-    window); the per-word memos too for `everything`, a digest in a freshly started process.
+    The per-post memos always (features, cleaned text: a digest must not reuse the previous
+    run's work on the same window); the per-word memos too for `everything`, a digest in a
+    freshly started process.
     """
     clear = getattr(text_module, "clear_caches", None) if everything else None
-    memo = clear or getattr(text_module.post_features, "cache_clear", None)
+    memo = (
+        clear
+        or getattr(text_module, "clear_post_memos", None)
+        or getattr(text_module.post_features, "cache_clear", None)
+    )
     if memo is not None:  # (the code before these memos had none)
         memo()
 

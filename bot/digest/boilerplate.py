@@ -30,7 +30,11 @@ HASHTAG_LINE_RE = re.compile(r"^\W*(?:#[^\W_][\w]*\W*)+$")
 def line_key(line: str) -> str:
     """A line as its words, lower-cased: "❗️ [Подписывайся на Mash](…)" and
     "❗ [подписывайся на mash](…)" are one key."""
-    return " ".join(WORD_RE.findall(line.lower())[:MAX_KEY_WORDS])
+    return _words_key(line.lower())
+
+
+def _words_key(lowered: str) -> str:
+    return " ".join(WORD_RE.findall(lowered)[:MAX_KEY_WORDS])
 
 
 def learn(texts: Sequence[str]) -> frozenset[str]:
@@ -39,8 +43,15 @@ def learn(texts: Sequence[str]) -> frozenset[str]:
         return frozenset()
     seen: Counter[str] = Counter()
     alongside: Counter[str] = Counter()
+    keys_of: dict[str, str] = {}  # a channel's lines repeat (that is what is looked for)
     for text in texts:
-        keys = {key for key in (line_key(line) for line in text.splitlines()) if key}
+        keys = set()
+        for line in text.lower().splitlines():
+            key = keys_of.get(line)
+            if key is None:
+                key = keys_of[line] = _words_key(line)
+            if key:
+                keys.add(key)
         seen.update(keys)
         if len(keys) > 1:
             alongside.update(keys)

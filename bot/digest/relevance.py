@@ -87,13 +87,14 @@ def relevance(text: str, focus: re.Pattern[str] | None) -> Relevance:
         return ABOUT_EVERYTHING
     if is_roundup(text):
         return Relevance(SCORES[ROUNDUP], ROUNDUP)
-    parts = sentences(clean_text(text))
+    cleaned = clean_text(text)
+    parts = sentences(cleaned)
     if not parts:
         return Relevance(SCORES[MENTION], MENTION)
-    if not looks_like_a_report(clean_text(text), focus):
+    if not looks_like_a_report(cleaned, focus):
         return Relevance(SCORES[NOT_A_REPORT], NOT_A_REPORT)
     hits = [bool(focus.search(fold(part))) for part in parts]
-    first_line = next((line for line in clean_text(text).splitlines() if line.strip()), "")
+    first_line = next((line for line in cleaned.splitlines() if line.strip()), "")
     if hits[0] or focus.search(fold(first_line)):
         return Relevance(SCORES[HEADLINE], HEADLINE)
     if any(hits[:2]):

@@ -17,6 +17,7 @@ from typing import Any
 
 from bench.common import Context, Row, human, ms, percentile
 from bench.data import SHIFT, Dataset
+from bot.digest import learned as learned_module
 from bot.digest import text as text_module
 from bot.digest.pipeline import build_digest
 from bot.digest.topics import Topic, load_topics
@@ -52,7 +53,8 @@ def forget(everything: bool = False) -> None:
 
     The per-post memos always (features, cleaned text: a digest must not reuse the previous
     run's work on the same window); the per-word memos too for `everything`, a digest in a
-    freshly started process.
+    freshly started process (and the channels' learned boilerplate, which a running bot
+    keeps from one digest to the next).
     """
     clear = getattr(text_module, "clear_caches", None) if everything else None
     memo = (
@@ -62,6 +64,9 @@ def forget(everything: bool = False) -> None:
     )
     if memo is not None:  # (the code before these memos had none)
         memo()
+    learned = getattr(learned_module, "forget_learned", None)
+    if everything and learned is not None:
+        learned()
 
 
 async def _digest_times(

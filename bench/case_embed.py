@@ -23,9 +23,10 @@ from typing import Any
 
 from bench.common import Context, Row, remove_db
 from bench.data import SHARED
+from bot.digest.learned import boilerplate_of
 from bot.embeddings.local import BATCH as MODEL_BATCH
 from bot.embeddings.local import LocalEmbedder
-from bot.embeddings.service import backfill, boilerplate_of, embedding_text
+from bot.embeddings.service import backfill, embedding_text
 from bot.store import Store, open_store
 
 TARGET = 0.9

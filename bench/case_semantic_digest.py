@@ -21,8 +21,8 @@ from typing import Any
 from bench.case_digest import forget, windows
 from bench.common import Context, Row, human, ms, percentile
 from bench.vectors import NoEmbedding, window_vectors
-from bot.digest.boilerplate import learn_by_channel
-from bot.digest.pipeline import BOILERPLATE_SAMPLE, build_digest, stories_of, without_boilerplate
+from bot.digest.learned import boilerplate_of
+from bot.digest.pipeline import build_digest, stories_of, without_boilerplate
 from bot.digest.topics import Topic
 from bot.digest.window import Window
 from bot.embeddings.service import vectors_for
@@ -90,9 +90,7 @@ async def _measure(ctx: Context, size: int, repeat: int) -> dict[str, Any]:
             raise SystemExit(f"bench: the warm digest was not warm: {sem_digest.notes}")
 
         # The parts alone, for where the time goes.
-        boilerplate = learn_by_channel(
-            await store.recent_texts(list({p.channel.id: None for p in posts}), BOILERPLATE_SAMPLE)
-        )
+        boilerplate = await boilerplate_of(store, list({p.channel.id: None for p in posts}))
         readable = without_boilerplate(posts, boilerplate)
         read_s, group_lex, group_sem = [], [], []
         vectors: dict[int, Any] = {}

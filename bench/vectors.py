@@ -31,10 +31,11 @@ import numpy as np
 
 from bench.common import remove_db
 from bench.data import CORPUS_DIR, MESSAGE_ID_STRIDE, PEER_STRIDE
+from bot.digest.learned import boilerplate_of
 from bot.digest.text import post_features
 from bot.embeddings.base import Matrix
 from bot.embeddings.local import LOCAL_MODEL, LocalEmbedder
-from bot.embeddings.service import EMBED_CHARS, backfill, boilerplate_of, vectors_for
+from bot.embeddings.service import EMBED_CHARS, backfill, vectors_for
 from bot.embeddings.vectors import STORED_DTYPE, checked, from_blob
 from bot.models import Post
 from bot.store import Store, VectorRow, open_store

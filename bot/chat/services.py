@@ -27,8 +27,9 @@ from bot.digest.brief import (
     telegraph_title,
 )
 from bot.digest.corrections import Correction, correction_for
-from bot.digest.pipeline import DEFAULT_LIMIT, Summarizer, build_digest
+from bot.digest.pipeline import DEFAULT_LIMIT, build_digest
 from bot.digest.render import anchor, h, render_html_parts, when_text
+from bot.digest.summary import Summarizer
 from bot.digest.topics import ALL_SOURCES, Topic
 from bot.digest.window import Window
 from bot.embeddings.base import Embedder

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
 from bot.digest.text import WORD_RE
 
@@ -61,11 +61,6 @@ def learn(texts: Sequence[str]) -> frozenset[str]:
         for key, count in seen.items()
         if count >= needed and alongside[key] >= WITH_OTHER_TEXT * count
     )
-
-
-def learn_by_channel(texts: Mapping[int, Sequence[str]]) -> dict[int, frozenset[str]]:
-    """Channel id -> its boilerplate keys (channels with none are left out)."""
-    return {channel: found for channel, posts in texts.items() if (found := learn(posts))}
 
 
 def strip_boilerplate(text: str, keys: frozenset[str]) -> str:

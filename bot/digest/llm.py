@@ -11,20 +11,26 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Protocol
 
 import openai
 from openai.types.chat import ChatCompletionMessageParam
-from openai.types.shared_params import ResponseFormatJSONSchema
 
 from bot.config import Settings
+from bot.digest.model_client import (
+    ANSWER_FORMAT,
+    Completion,
+    ModelConfig,
+    ModelError,
+    UnreadableAnswer,
+    is_transient,
+    make_client,
+    model_error,
+)
 from bot.digest.model_lines import checked_lede, keyed_items, lede_note, note_for
-from bot.digest.pipeline import ExtractiveSummarizer, Summarizer, SummaryResult
 from bot.digest.prompting import (
     PromptContext,
     PromptSource,
@@ -33,13 +39,13 @@ from bot.digest.prompting import (
     count_tokens,
     plan_prompt,
 )
+from bot.digest.summary import ExtractiveSummarizer, Summarizer, SummaryResult
 from bot.digest.text import plural
 from bot.digest.topics import Topic
 from bot.digest.verify import StoryLines, lines_by_story, parse_answer
 from bot.digest.window import Window
-from bot.errors import WirebriefError
 from bot.models import Story
-from bot.retry import RetryAfterHint, RetryPolicy, retrying
+from bot.retry import RetryPolicy, retry_after_seconds, retrying
 from bot.store.llm import CachedAnswer, LLMUsage
 
 if TYPE_CHECKING:
@@ -48,75 +54,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-PLACEHOLDER_API_KEY = "not-needed"
-"""The client insists on a key; a local server (OPENAI_BASE_URL alone) ignores it."""
 DEFAULT_POLICY = RetryPolicy(attempts=4, initial_wait=1.0, max_wait=20.0, max_total=90.0)
-MAX_ERROR_DETAIL = 160
-
-ANSWER_FORMAT: ResponseFormatJSONSchema = {
-    "type": "json_schema",
-    "json_schema": {
-        "name": "digest_items",
-        "strict": True,
-        "schema": {
-            "type": "object",
-            "properties": {
-                "items": {
-                    "type": "array",
-                    "items": {
-                        "type": "object",
-                        "properties": {
-                            "source": {"type": "integer"},
-                            "text": {"type": "string"},
-                        },
-                        "required": ["source", "text"],
-                        "additionalProperties": False,
-                    },
-                }
-            },
-            "required": ["items"],
-            "additionalProperties": False,
-        },
-    },
-}
-
-FORMAT_ERROR_RE = re.compile(r"response_format|json_schema", re.IGNORECASE)
-_SECRET_RE = re.compile(r"\b(?:sk|rk|pk)-[A-Za-z0-9_*.\-]{4,}|Bearer\s+\S+", re.IGNORECASE)
-
-
-class ModelError(WirebriefError, RetryAfterHint):
-    """A model call failed; the message is safe to log (no key, no URL)."""
-
-    def __init__(
-        self,
-        reason: str,
-        *,
-        transient: bool,
-        status: int | None = None,
-        retry_after: float | None = None,
-        about_format: bool = False,
-    ) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.transient = transient
-        self.status = status
-        self.retry_after = retry_after
-        self.about_format = about_format  # the server's message names the answer format
-        self.attempts = 1
-
-    @property
-    def rejects_structured_output(self) -> bool:
-        """A 400/422, or any error that names the format: llama-cpp-python's server answers
-        an unknown response_format with HTTP 500."""
-        return self.status in (400, 422) or (self.status is not None and self.about_format)
-
-
-class UnreadableAnswer(WirebriefError):
-    """The model answered, but not in a form that could be read into items."""
-
-
-def is_transient(exc: BaseException) -> bool:
-    return isinstance(exc, ModelError) and exc.transient
 
 
 class AnswerStore(Protocol):
@@ -135,57 +73,6 @@ class AnswerStore(Protocol):
     async def vectors_of(self, post_ids: Sequence[int], model: str) -> dict[int, StoredVector]: ...
 
 
-@dataclass(frozen=True, slots=True)
-class ModelConfig:
-    """Where the model is and how much it may read; the key never shows in a repr."""
-
-    model: str
-    base_url: str | None
-    api_key: str = field(repr=False)
-    timeout: float
-    max_input_tokens: int
-    language: str
-    daily_token_limit: int = 0
-    """Tokens (in + out) all digests may spend per UTC day; 0 means no limit."""
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> ModelConfig:
-        key = settings.openai_api_key
-        return cls(
-            model=settings.llm_model,
-            base_url=settings.openai_base_url,
-            api_key=key.get_secret_value() if key is not None else PLACEHOLDER_API_KEY,
-            timeout=settings.llm_timeout_seconds,
-            max_input_tokens=settings.llm_max_input_tokens,
-            language=settings.digest_language,
-            daily_token_limit=settings.llm_daily_token_limit,
-        )
-
-
-def retry_after_seconds(headers: Mapping[str, str], now: datetime | None = None) -> float | None:
-    """The pause a server asked for: `retry-after-ms`, or `retry-after` in seconds or a date."""
-    millis = headers.get("retry-after-ms")
-    if millis is not None:
-        try:
-            return max(0.0, float(millis) / 1000)
-        except ValueError:
-            pass
-    value = headers.get("retry-after")
-    if value is None:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
-
-
 LEDE_STORIES = 10
 """The top stories the model sees when it writes a brief's lede."""
 
@@ -198,13 +85,6 @@ class LedeResult:
     notes: list[str] = field(default_factory=list)
     tokens_in: int = 0
     tokens_out: int = 0
-
-
-@dataclass(slots=True)
-class Completion:
-    text: str
-    tokens_in: int
-    tokens_out: int
 
 
 @dataclass(slots=True)
@@ -295,7 +175,7 @@ class LLMSummarizer:
         )
         sources = {source.number: source.story for source in plan.sources}
         merged = StoryLines()
-        async with self._client() as client:
+        async with make_client(self.config) as client:
             run = _Run(client, plan.context)
             try:
                 for part in plan.parts:
@@ -367,7 +247,7 @@ class LLMSummarizer:
         )
         part = plan.parts[0]
         sources = {source.number: source.story for source in part}
-        async with self._client() as client:
+        async with make_client(self.config) as client:
             run = _Run(client, plan.context, structured=False, kind="lede")
             try:
                 answer = await self._answer(run, part)
@@ -482,14 +362,6 @@ class LLMSummarizer:
 
     # ----- calls --------------------------------------------------------------------
 
-    def _client(self) -> openai.AsyncOpenAI:
-        return openai.AsyncOpenAI(
-            base_url=self.config.base_url,
-            api_key=self.config.api_key,
-            timeout=self.config.timeout,
-            max_retries=0,
-        )
-
     async def _answer(self, run: _Run, part: Sequence[PromptSource]) -> Answer:
         key = cache_key(self.config.model, run.context, part, run.kind)
         if self.store is not None:
@@ -565,7 +437,7 @@ class LLMSummarizer:
             text = (choice.message.content if choice is not None else None) or ""
             usage = response.usage
         except openai.APIError as exc:
-            raise self._wrap(exc) from None
+            raise model_error(exc, self.config) from None
         except (TypeError, ValueError, KeyError, AttributeError) as exc:
             # A body the client could not make sense of: a bad answer, not a crash.
             raise ModelError(
@@ -576,50 +448,6 @@ class LLMSummarizer:
         if usage is not None:
             return Completion(text, usage.prompt_tokens, usage.completion_tokens)
         return Completion(text, count_tokens(system) + count_tokens(user), count_tokens(text))
-
-    def _wrap(self, exc: openai.APIError) -> ModelError:
-        """The client's error as a ModelError whose message carries no secret."""
-        if isinstance(exc, openai.APITimeoutError):
-            return ModelError(f"no answer within {self.config.timeout:g}s", transient=True)
-        if isinstance(exc, openai.APIConnectionError):
-            return ModelError("the connection failed", transient=True)
-        if isinstance(exc, openai.RateLimitError):
-            return ModelError(
-                "HTTP 429, rate limited",
-                transient=True,
-                status=429,
-                retry_after=retry_after_seconds(exc.response.headers),
-            )
-        if isinstance(exc, openai.APIStatusError):
-            status = exc.status_code
-            message = _error_message(exc)
-            detail = self._redact(message)
-            return ModelError(
-                f"HTTP {status}: {detail}" if detail else f"HTTP {status}",
-                transient=status >= 500,
-                status=status,
-                about_format=bool(FORMAT_ERROR_RE.search(message)),
-            )
-        return ModelError(f"unexpected response ({type(exc).__name__})", transient=False)
-
-    def _redact(self, text: str) -> str:
-        key = self.config.api_key
-        if key and key != PLACEHOLDER_API_KEY:
-            text = text.replace(key, "[key]")
-        text = _SECRET_RE.sub("[key]", text)
-        text = " ".join(text.split())
-        return text if len(text) <= MAX_ERROR_DETAIL else text[: MAX_ERROR_DETAIL - 1] + "…"
-
-
-def _error_message(exc: openai.APIStatusError) -> str:
-    body = exc.body
-    if isinstance(body, dict):
-        inner = body.get("error", body)
-        if isinstance(inner, dict) and isinstance(inner.get("message"), str):
-            return str(inner["message"])
-        if isinstance(body.get("message"), str):
-            return str(body["message"])
-    return ""
 
 
 def make_summarizer(

@@ -17,12 +17,14 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
-from bot.digest.boilerplate import learn_by_channel, strip_boilerplate
-from bot.digest.extractive import best_text, summarise_stories
+from bot.digest.boilerplate import strip_boilerplate
+from bot.digest.extractive import best_text
 from bot.digest.grouping import group_posts
+from bot.digest.learned import boilerplate_of
 from bot.digest.provenance import with_provenance
 from bot.digest.ranking import rank_stories
 from bot.digest.semantic import Matrix
+from bot.digest.summary import ExtractiveSummarizer, Summarizer, SummaryResult
 from bot.digest.topics import Topic
 from bot.digest.window import Window
 from bot.models import Citation, Digest, DigestItem, LedeSentence, Post, SourceCount, Story
@@ -33,40 +35,6 @@ if TYPE_CHECKING:
     from bot.store import StoredVector, VectorRow
 
 DEFAULT_LIMIT = 10
-BOILERPLATE_SAMPLE = 200
-"""Newest posts per channel that its boilerplate is learned from."""
-
-
-@dataclass(slots=True)
-class SummaryResult:
-    """What a summariser made of the ranked stories."""
-
-    items: list[DigestItem]
-    summarizer: str
-    notes: list[str] = field(default_factory=list)
-    dropped_items: int = 0
-    dropped_citations: int = 0
-    tokens_in: int = 0
-    tokens_out: int = 0
-
-
-class Summarizer(Protocol):
-    """Turns ranked stories into digest items. The extractive one needs nothing."""
-
-    async def summarise(
-        self, stories: Sequence[Story], topic: Topic, window: Window
-    ) -> SummaryResult: ...
-
-
-class ExtractiveSummarizer:
-    """The built-in summariser: the clearest sentence of each story."""
-
-    name = "extractive"
-
-    async def summarise(
-        self, stories: Sequence[Story], topic: Topic, window: Window
-    ) -> SummaryResult:
-        return SummaryResult(items=summarise_stories(stories, topic.focus()), summarizer=self.name)
 
 
 def stories_of(
@@ -184,7 +152,7 @@ async def gather_stories(
     """Retrieve, learn each channel's boilerplate, get the embeddings, group and rank."""
     posts = await store.posts_in_window(window.since, window.until, match)
     channel_ids = list({p.channel.id: None for p in posts})
-    boilerplate = learn_by_channel(await store.recent_texts(channel_ids, BOILERPLATE_SAMPLE))
+    boilerplate = await boilerplate_of(store, channel_ids)
     notes: list[str] = []
     vectors: dict[int, Matrix] | None = None
     if embedder is not None and posts:
@@ -205,6 +173,8 @@ class StoreReader(Protocol):
     async def posts_in_window(
         self, since: datetime, until: datetime, match: str | None = None
     ) -> list[Post]: ...
+
+    async def newest_message_ids(self, channel_ids: Sequence[int]) -> dict[int, int]: ...
 
     async def recent_texts(
         self, channel_ids: Sequence[int], per_channel: int = 200

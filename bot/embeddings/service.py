@@ -12,7 +12,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from bot.digest.boilerplate import learn_by_channel, strip_boilerplate
+from bot.digest.boilerplate import strip_boilerplate
+from bot.digest.learned import boilerplate_of
 from bot.digest.text import clean_text
 from bot.embeddings.base import Embedder, EmbeddingError, EmbeddingsUnavailable, Matrix
 from bot.embeddings.vectors import from_blob, to_blob
@@ -27,7 +28,6 @@ BATCH = 64
 DIGEST_MAX_NEW = 400
 """A digest embeds at most this many posts itself (about 15 s on one core); the rest of
 a cold window is grouped by words, with a note saying so."""
-BOILERPLATE_SAMPLE = 200
 
 
 class VectorStore(Protocol):
@@ -42,11 +42,6 @@ def embedding_text(text: str, boilerplate: frozenset[str] = frozenset()) -> str:
     """What the model reads of a post: its words without links, furniture or boilerplate."""
     cleaned = " ".join(clean_text(strip_boilerplate(text, boilerplate)).split())
     return cleaned[:EMBED_CHARS]
-
-
-async def boilerplate_of(store: Store, channel_ids: Sequence[int]) -> dict[int, frozenset[str]]:
-    """Each channel's boilerplate, learned from its newest stored posts."""
-    return learn_by_channel(await store.recent_texts(channel_ids, BOILERPLATE_SAMPLE))
 
 
 async def embed_and_store(

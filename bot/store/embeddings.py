@@ -117,9 +117,25 @@ class EmbeddingsStore:
         found: dict[int, list[str]] = {}
         for channel_id in dict.fromkeys(channel_ids):
             rows = await self.db.conn.execute_fetchall(
+                # Newest by message id: the (channel_id, message_id) index gives them in
+                # order; by date, every post of the channel would be read and sorted.
                 "SELECT text FROM posts WHERE channel_id = ? AND deleted_at IS NULL "
-                "ORDER BY date DESC LIMIT ?",
+                "ORDER BY message_id DESC LIMIT ?",
                 (channel_id, per_channel),
             )
             found[channel_id] = [row[0] for row in rows]
+        return found
+
+    async def newest_message_ids(self, channel_ids: Sequence[int]) -> dict[int, int]:
+        """Each channel's newest message id: what says whether its newest posts changed
+        since its boilerplate was learned (one index lookup per channel)."""
+        found: dict[int, int] = {}
+        for channel_id in dict.fromkeys(channel_ids):
+            rows = list(
+                await self.db.conn.execute_fetchall(
+                    "SELECT MAX(message_id) FROM posts WHERE channel_id = ?", (channel_id,)
+                )
+            )
+            if rows and rows[0][0] is not None:
+                found[channel_id] = int(rows[0][0])
         return found

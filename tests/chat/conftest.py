@@ -17,7 +17,7 @@ from bot.chat.runner import start_bot, stop_bot
 from bot.chat.services import BotServices
 from bot.config import Settings, load_settings
 from bot.demo import demo_posts
-from bot.digest.pipeline import ExtractiveSummarizer, Summarizer
+from bot.digest.summary import ExtractiveSummarizer, Summarizer
 from bot.digest.topics import load_topics
 from bot.models import ChannelRef, IncomingPost
 from bot.store import Store

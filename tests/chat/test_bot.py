@@ -12,7 +12,7 @@ from typing import Any
 
 from bot.chat.command_table import COMMANDS
 from bot.chat.messages import visible_length
-from bot.digest.pipeline import ExtractiveSummarizer, SummaryResult
+from bot.digest.summary import ExtractiveSummarizer, SummaryResult
 from bot.digest.topics import Topic
 from bot.digest.window import Window
 from bot.logs import setup_logging

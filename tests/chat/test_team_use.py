@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
 
-from bot.digest.pipeline import ExtractiveSummarizer, SummaryResult
+from bot.digest.summary import ExtractiveSummarizer, SummaryResult
 from bot.digest.topics import Topic
 from bot.digest.window import Window
 from bot.models import ChannelRef, IncomingPost, Story

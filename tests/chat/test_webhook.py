@@ -12,7 +12,7 @@ import httpx
 from bot.chat.app import build_application
 from bot.chat.runner import start_bot, stop_bot
 from bot.chat.services import BotServices
-from bot.digest.pipeline import ExtractiveSummarizer
+from bot.digest.summary import ExtractiveSummarizer
 from bot.digest.topics import load_topics
 from bot.store import Store
 from tests.chat.conftest import GROUP, Clock, settings_for

@@ -29,8 +29,9 @@ from bot.digest.llm import (
     make_summarizer,
     retry_after_seconds,
 )
-from bot.digest.pipeline import ExtractiveSummarizer, build_digest
+from bot.digest.pipeline import build_digest
 from bot.digest.render import render_html, render_json, render_markdown, render_text
+from bot.digest.summary import ExtractiveSummarizer
 from bot.digest.topics import Topic, load_topics
 from bot.digest.window import Window
 from bot.embeddings.local import LocalEmbedder

@@ -42,7 +42,8 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """Tests never read a developer's .env or environment settings."""
     for name in list(os.environ):
         if name in {
-            "BOT_TOKEN", "BOT_API_URL", "DATABASE_PATH", "SOURCES", "TME_URL",
+            "BOT_TOKEN", "BOT_API_URL", "DATABASE_PATH", "DATABASE_URL", "SOURCES", "TME_URL",
+            "LEASE_SECONDS", "WORKER_NAME",
             "ALLOWED_CHAT_IDS", "ADMIN_USER_IDS", "DIGEST_CHAT_IDS", "DIGEST_TIME", "TIMEZONE",
             "TOPICS_FILE", "OPENAI_API_KEY", "OPENAI_BASE_URL", "LLM_MODEL", "DIGEST_LANGUAGE",
             "EMBEDDINGS_BASE_URL", "EMBEDDINGS_MODEL", "EMBEDDINGS_API_KEY",

@@ -147,18 +147,29 @@ class SourcesStore:
     async def claim_due_sources(
         self, worker: str, now: datetime, until: datetime, limit: int = 100
     ) -> list[Source]:
-        """Due web sources that no other worker holds, now leased to `worker` until `until`."""
-        stamp = to_unix(until)
+        """Due web sources that no worker holds, now leased to `worker` until `until`.
+
+        Read and leased in one write transaction, which both backends run one at a time:
+        two workers claiming together never get the same source.
+        """
         async with self.db.transaction() as conn:
-            await conn.execute(
-                "UPDATE sources SET leased_by = ?, lease_until = ? WHERE id IN ("
+            rows = await conn.fetchall(
                 "SELECT id FROM sources WHERE enabled = 1 AND kind = 'web' "
                 "AND (next_poll_at IS NULL OR next_poll_at <= ?) "
                 "AND (lease_until IS NULL OR lease_until <= ?) "
-                "ORDER BY next_poll_at, id LIMIT ?)",
-                (worker, stamp, to_unix(now), to_unix(now), limit),
+                "ORDER BY next_poll_at, id LIMIT ?",
+                (to_unix(now), to_unix(now), limit),
             )
-        return await self._fetch_sources("leased_by = ? AND lease_until = ?", (worker, stamp))
+            ids = [int(row[0]) for row in rows]
+            if not ids:
+                return []
+            marks = ",".join("?" * len(ids))
+            await conn.execute(
+                f"UPDATE sources SET leased_by = ?, lease_until = ? WHERE id IN ({marks})",
+                (worker, to_unix(until), *ids),
+            )
+        marks = ",".join("?" * len(ids))
+        return await self._fetch_sources(f"id IN ({marks})", tuple(ids))
 
     async def renew_source_leases(
         self, worker: str, source_ids: Sequence[int], until: datetime

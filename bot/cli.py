@@ -415,8 +415,8 @@ async def cmd_digest(args: argparse.Namespace, settings: Settings) -> int:
         from bot.digest.llm import make_summarizer  # imports openai only for digests
         from bot.embeddings.factory import make_embedder
 
-        summarizer = make_summarizer(settings, store)
         embedder = make_embedder(settings)
+        summarizer = make_summarizer(settings, store, embedder=embedder)
         try:
             digest = await build_digest(
                 store, topic, window, now, limit=max(1, args.limit), summarizer=summarizer,

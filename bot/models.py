@@ -111,6 +111,9 @@ class Story:
     copies: dict[int, int | None] = field(default_factory=dict)
     """Post id -> the earlier post it copies (None: a forward from outside the story).
     Copies are cited, but they are not independent confirmation."""
+    relevance: float = 1.0
+    """How central the digest's topic is to the story (0-1), set by the ranking."""
+    relevance_why: str = ""
 
     @property
     def channels(self) -> list[Channel]:
@@ -206,6 +209,9 @@ class DigestItem:
     figures: list[FigureDifference] = field(default_factory=list)
     source: str = "extractive"
     """Who wrote the line: "extractive", or "model" for a checked model line."""
+    relevance: float = 1.0
+    relevance_why: str = ""
+    """Where the topic is in the story's posts: headline, lead, passing mention, advert…"""
 
 
 @dataclass(frozen=True, slots=True)

@@ -249,13 +249,15 @@ async def run(
             log.info("new sources from SOURCES: %s", ", ".join(added))
         from bot.embeddings.factory import make_embedder
 
+        # Digests group by meaning wherever they are made (the bot, the scheduler); a
+        # poller alone makes none. Embedding stored posts is the scheduler's upkeep.
+        embedder = make_embedder(settings) if as_bot or as_scheduler else None
         svc = BotServices(
             settings=settings,
             store=store,
             topics=load_topics(settings.topics_file),
-            summarizer=make_summarizer(settings, store),
-            # Embedding is upkeep for the whole database: the scheduler's job.
-            embedder=make_embedder(settings) if as_scheduler else None,
+            summarizer=make_summarizer(settings, store, embedder=embedder),
+            embedder=embedder,
         )
         app = build_application(svc) if as_bot or as_scheduler else None
         if app is not None:
@@ -263,7 +265,7 @@ async def run(
                 return  # asked to stop before the Bot API ever answered
             if as_scheduler:  # by lease even alone: a second process never sends twice
                 use_scheduler_lease(app, worker, lease)
-            elif not as_scheduler:
+            else:
                 without_daily_digests(app)
         async with make_http_client() as client:
             poller = Poller(

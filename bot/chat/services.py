@@ -70,7 +70,6 @@ class BotServices:
     """Groups stories across languages; None: by shared words only (EMBEDDINGS=off)."""
     cooldowns: dict[int, float] = field(default_factory=dict)
     refused: dict[int, float] = field(default_factory=dict)
-    started_at: datetime = field(default_factory=utc_now)
     chat_locks: dict[int, asyncio.Lock] = field(default_factory=dict)
     daily_failures: dict[int, tuple[int, float]] = field(default_factory=dict)
     """Subscription id -> (failed attempts, monotonic time of the next try)."""

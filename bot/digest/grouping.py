@@ -29,7 +29,7 @@ import numpy as np
 from bot.digest.dates import dates_named, different_dates, different_periods, period_starts
 from bot.digest.kinds import is_roundup
 from bot.digest.semantic import DEFAULT_SEMANTIC, Linkage, Matrix, SemanticParams, close_pairs
-from bot.digest.text import PostFeatures, clean_text, features, post_features
+from bot.digest.text import PostFeatures, clean_text, post_features
 from bot.models import Post, Story
 
 
@@ -53,6 +53,10 @@ class GroupingParams:
     round-up does not swallow every story it mentions."""
     min_stems: int = 3
     """Posts with fewer stems than this stay alone: too little text to judge."""
+    short_stems: int = 8
+    """Posts with fewer stems than this (an air-raid alert, "БпЛА курсом на Суми")…"""
+    short_gap: timedelta = timedelta(hours=2)
+    """…join only posts this close: the same alert at 08:36 and at 23:01 is two alerts."""
     key_anchors: int = 4
     """How many of a post's rarest anchors (names, numbers) also index it."""
     anchor_jaccard: float = 0.5
@@ -102,6 +106,7 @@ def group_posts(
     weights = _idf_weights(feats)
     times = [p.date.timestamp() for p in ordered]
     gap = params.max_gap.total_seconds()
+    short_gap = params.short_gap.total_seconds()
     totals = [sum(weights[s] for s in f) for f in feats]
 
     union = _UnionFind(len(ordered))
@@ -114,6 +119,9 @@ def group_posts(
             end = min(end, pos + 1 + params.max_bucket_neighbours)
             for j in members[pos + 1 : end]:
                 if union.find(i) == union.find(j):
+                    continue
+                short = min(len(feats[i]), len(feats[j])) < params.short_stems
+                if short and times[j] - times[i] > short_gap:
                     continue
                 if (
                     _similar(feats[i], feats[j], totals[i], totals[j], weights, params)
@@ -275,13 +283,3 @@ def _similar(
         return True
     small, large = min(total_a, total_b), max(total_a, total_b)
     return shared / small >= params.containment and small / large >= params.containment_min_ratio
-
-
-def similarity(a: Post, b: Post, context: Sequence[Post] = ()) -> float:
-    """Weighted Jaccard of two posts, with IDF taken over `context` (for tests and tuning)."""
-    feats = [features(p.text) for p in (a, b, *context)]
-    weights = _idf_weights(feats)
-    fa, fb = feats[0], feats[1]
-    shared = sum(weights[s] for s in fa & fb)
-    total = sum(weights[s] for s in fa | fb)
-    return shared / total if total else 0.0

@@ -31,4 +31,6 @@ def story_item(story: Story, text: str, source: str = "extractive") -> DigestIte
             for change in changed_figures(story)
         ],
         source=source,
+        relevance=story.relevance,
+        relevance_why=story.relevance_why,
     )

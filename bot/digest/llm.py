@@ -16,13 +16,14 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from email.utils import parsedate_to_datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import openai
 from openai.types.chat import ChatCompletionMessageParam
 from openai.types.shared_params import ResponseFormatJSONSchema
 
 from bot.config import Settings
+from bot.digest.model_lines import keyed_items, note_for
 from bot.digest.pipeline import ExtractiveSummarizer, Summarizer, SummaryResult
 from bot.digest.prompting import (
     PromptContext,
@@ -32,13 +33,18 @@ from bot.digest.prompting import (
     count_tokens,
     plan_prompt,
 )
+from bot.digest.text import plural
 from bot.digest.topics import Topic
-from bot.digest.verify import Verification, parse_answer, verify_items
+from bot.digest.verify import StoryLines, lines_by_story, parse_answer
 from bot.digest.window import Window
 from bot.errors import WirebriefError
 from bot.models import Story
 from bot.retry import RetryAfterHint, RetryPolicy, retrying
 from bot.store.llm import CachedAnswer, LLMUsage
+
+if TYPE_CHECKING:
+    from bot.embeddings.base import Embedder
+    from bot.store.embeddings import StoredVector
 
 log = logging.getLogger(__name__)
 
@@ -60,10 +66,10 @@ ANSWER_FORMAT: ResponseFormatJSONSchema = {
                     "items": {
                         "type": "object",
                         "properties": {
+                            "source": {"type": "integer"},
                             "text": {"type": "string"},
-                            "sources": {"type": "array", "items": {"type": "integer"}},
                         },
-                        "required": ["text", "sources"],
+                        "required": ["source", "text"],
                         "additionalProperties": False,
                     },
                 }
@@ -125,6 +131,8 @@ class AnswerStore(Protocol):
     async def record_llm_usage(self, day: date, tokens_in: int, tokens_out: int) -> None: ...
 
     async def llm_tokens_on(self, day: date) -> LLMUsage: ...
+
+    async def vectors_of(self, post_ids: Sequence[int], model: str) -> dict[int, StoredVector]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,12 +231,15 @@ class LLMSummarizer:
         policy: RetryPolicy = DEFAULT_POLICY,
         templates: Templates | None = None,
         today: Callable[[], date] = _utc_today,
+        embedder: Embedder | None = None,
     ) -> None:
         self.config = config
         self.store = store
         self.policy = policy
         self.templates = templates
         self.today = today
+        self.embedder = embedder
+        """For the meaning check of model lines (their cosine to their posts)."""
         self.name = f"llm:{config.model}"
 
     @classmethod
@@ -237,8 +248,9 @@ class LLMSummarizer:
         settings: Settings,
         store: AnswerStore | None = None,
         policy: RetryPolicy = DEFAULT_POLICY,
+        embedder: Embedder | None = None,
     ) -> LLMSummarizer:
-        return cls(ModelConfig.from_settings(settings), store, policy)
+        return cls(ModelConfig.from_settings(settings), store, policy, embedder=embedder)
 
     # ----- the digest ---------------------------------------------------------------
 
@@ -266,7 +278,7 @@ class LLMSummarizer:
             self.templates,
         )
         sources = {source.number: source.story for source in plan.sources}
-        merged = Verification()
+        merged = StoryLines()
         async with self._client() as client:
             run = _Run(client, plan.context)
             try:
@@ -277,34 +289,38 @@ class LLMSummarizer:
             except UnreadableAnswer:
                 note = f"The answer of the model ({self.config.model}) could not be read"
                 return await self._fallback(stories, topic, window, note, run)
-        if not merged.items:
+        if not merged.lines:
             note = (
                 f"Nothing the model ({self.config.model}) wrote cited a known source "
-                f"({_count(merged.dropped_items, 'item')} dropped)"
+                f"({plural(merged.dropped_items, 'item')} dropped)"
             )
             return await self._fallback(stories, topic, window, note, run)
-        merged = merged.in_rank_order()
+        closeness = await self._closeness(merged, sources)
+        keyed = keyed_items(stories, merged, topic.focus(), closeness)
         log.info(
-            "%s digest: %d part(s), %d cached, %d call(s), %d items, dropped %d items and "
-            "%d citations, tokens %d in / %d out",
+            "%s digest: %d part(s), %d cached, %d call(s), %d model lines of %d stories, "
+            "dropped %d items and %d citations, tokens %d in / %d out",
             self.name,
             len(plan.parts),
             run.cached_parts,
             run.calls,
-            len(merged.items),
+            keyed.model_lines,
+            len(keyed.items),
             merged.dropped_items,
             merged.dropped_citations,
             run.tokens_in,
             run.tokens_out,
         )
         notes = []
+        if (kept := note_for(keyed, self.config.model)) is not None:
+            notes.append(kept)
         if merged.dropped_items or merged.dropped_citations:
             notes.append(
-                f"Verification removed {_count(merged.dropped_items, 'item')} and "
-                f"{_count(merged.dropped_citations, 'citation')} that matched no source."
+                f"Verification removed {plural(merged.dropped_items, 'item')} and "
+                f"{plural(merged.dropped_citations, 'citation')} that matched no source."
             )
         return SummaryResult(
-            items=merged.items,
+            items=keyed.items,
             summarizer=self.name,
             notes=notes,
             dropped_items=merged.dropped_items,
@@ -312,6 +328,34 @@ class LLMSummarizer:
             tokens_in=run.tokens_in,
             tokens_out=run.tokens_out,
         )
+
+    async def _closeness(
+        self, lines: StoryLines, sources: Mapping[int, Story]
+    ) -> dict[int, float] | None:
+        """Each line's best cosine to its story's posts, when embeddings are at hand."""
+        if self.embedder is None or self.store is None or not lines.lines:
+            return None
+        from bot.embeddings.base import EmbeddingError
+        from bot.embeddings.vectors import from_blob
+
+        numbers = sorted(lines.lines)
+        post_ids = [p.id for n in numbers for p in sources[n].posts]
+        try:
+            stored = await self.store.vectors_of(post_ids, self.embedder.model)
+            vectors = await self.embedder.embed([lines.lines[n] for n in numbers])
+        except EmbeddingError as exc:
+            log.warning("the meaning check of model lines is skipped: %s", exc)
+            return None
+        found: dict[int, float] = {}
+        for row, number in enumerate(numbers):
+            cosines = [
+                float(vectors[row] @ from_blob(stored[p.id].blob, stored[p.id].dim))
+                for p in sources[number].posts
+                if p.id in stored and stored[p.id].dim
+            ]
+            if cosines:
+                found[number] = max(cosines)
+        return found
 
     async def _budget_spent(self) -> bool:
         """One chat cannot drain the day's budget for all: past it, digests are extractive."""
@@ -322,7 +366,7 @@ class LLMSummarizer:
 
     async def _summarise_part(
         self, run: _Run, part: Sequence[PromptSource], sources: Mapping[int, Story]
-    ) -> Verification:
+    ) -> StoryLines:
         answer = await self._answer(run, part)
         candidates = parse_answer(answer.text)
         if candidates is None:
@@ -333,8 +377,8 @@ class LLMSummarizer:
                 answer.text[:60],
             )
             raise UnreadableAnswer("unreadable answer")
-        checked = verify_items(candidates, sources)
-        if checked.items and not answer.cached and self.store is not None:
+        checked = lines_by_story(candidates, sources)
+        if checked.lines and not answer.cached and self.store is not None:
             await self.store.store_answer(
                 answer.key, self.config.model, answer.text, answer.tokens_in, answer.tokens_out
             )
@@ -352,7 +396,7 @@ class LLMSummarizer:
     def _failure(self, exc: ModelError) -> str:
         model = self.config.model
         if exc.transient:
-            tries = _count(exc.attempts, "attempt")
+            tries = plural(exc.attempts, "attempt")
             return f"The model ({model}) could not be reached after {tries} ({exc.reason})"
         return f"The model ({model}) refused the request ({exc.reason})"
 
@@ -495,16 +539,16 @@ def _error_message(exc: openai.APIStatusError) -> str:
     return ""
 
 
-def _count(n: int, word: str) -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
-
-
 def make_summarizer(
-    settings: Settings, store: AnswerStore | None = None, policy: RetryPolicy = DEFAULT_POLICY
+    settings: Settings,
+    store: AnswerStore | None = None,
+    policy: RetryPolicy = DEFAULT_POLICY,
+    embedder: Embedder | None = None,
 ) -> Summarizer:
-    """The model when one is configured (a key or a base URL), else the extractive one."""
+    """The model when one is configured (a key or a base URL), else the extractive one.
+    `embedder`: checks that each model line means what its posts say."""
     if settings.llm_enabled:
-        return LLMSummarizer.from_settings(settings, store, policy)
+        return LLMSummarizer.from_settings(settings, store, policy, embedder)
     return ExtractiveSummarizer()
 
 

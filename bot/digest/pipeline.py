@@ -8,6 +8,8 @@ are pure and testable alone.
 from __future__ import annotations
 
 import asyncio
+import functools
+import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from collections.abc import Set as AbstractSet
@@ -63,14 +65,19 @@ class ExtractiveSummarizer:
     async def summarise(
         self, stories: Sequence[Story], topic: Topic, window: Window
     ) -> SummaryResult:
-        return SummaryResult(
-            items=summarise_stories(stories, topic.pattern()), summarizer=self.name
-        )
+        return SummaryResult(items=summarise_stories(stories, topic.focus()), summarizer=self.name)
 
 
-def stories_of(posts: Sequence[Post], vectors: Mapping[int, Matrix] | None = None) -> list[Story]:
+def stories_of(
+    posts: Sequence[Post],
+    vectors: Mapping[int, Matrix] | None = None,
+    focus: re.Pattern[str] | None = None,
+    window: Window | None = None,
+) -> list[Story]:
     """Group, find copies, rank: the CPU-heavy, pure part of the pipeline."""
-    return rank_stories([with_provenance(s) for s in group_posts(posts, vectors=vectors)])
+    stories = [with_provenance(s) for s in group_posts(posts, vectors=vectors)]
+    since, until = (window.since, window.until) if window else (None, None)
+    return rank_stories(stories, focus, since, until)
 
 
 def without_boilerplate(
@@ -110,7 +117,7 @@ async def build_digest(
     without one, or when it fails, stories are grouped by their words, with a note.
     `offset`: stories shown on earlier pages of the same digest (the bot's "More").
     """
-    found = await gather_stories(store, window, topic.fts_query, embedder)
+    found = await gather_stories(store, window, topic.fts_query, embedder, topic.focus())
     posts, stories, notes = found.posts, found.stories, found.notes
     seen = 0
     if exclude_post_ids:
@@ -125,7 +132,7 @@ async def build_digest(
         latest = await store.latest_post(topic.fts_query, before=window.since)
         if latest is not None:
             digest.latest = Citation.of(latest)
-            digest.latest_text = best_text(Story([latest]), topic.pattern())
+            digest.latest_text = best_text(Story([latest]), topic.focus())
     return digest
 
 
@@ -143,6 +150,7 @@ async def gather_stories(
     window: Window,
     match: str | None = None,
     embedder: Embedder | None = None,
+    focus: re.Pattern[str] | None = None,
 ) -> Gathered:
     """Retrieve, learn each channel's boilerplate, get the embeddings, group and rank."""
     posts = await store.posts_in_window(window.since, window.until, match)
@@ -158,7 +166,9 @@ async def gather_stories(
         if (note := found.note()) is not None:
             notes.append(note)
     readable = without_boilerplate(posts, boilerplate)
-    stories = with_text(await asyncio.to_thread(stories_of, readable, vectors))
+    stories = with_text(
+        await asyncio.to_thread(functools.partial(stories_of, readable, vectors, focus, window))
+    )
     return Gathered(posts, stories, notes)
 
 

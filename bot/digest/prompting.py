@@ -311,7 +311,7 @@ def plan_prompt(
         )
         room = MIN_SOURCE_TOKENS
     cap = min(SOURCE_TOKEN_CAP, room - 40)  # 40: the block's own marks and attributes
-    focus = topic.pattern()
+    focus = topic.focus()
     sources = tuple(
         make_source(number, story, focus, max(cap, 20))
         for number, story in enumerate(stories, start=1)

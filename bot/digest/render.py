@@ -13,7 +13,8 @@ from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from bot.digest.extractive import shorten
-from bot.digest.text import clean_text, defang, strip_markup
+from bot.digest.relevance import CENTRAL
+from bot.digest.text import clean_text, defang, plural, strip_markup
 from bot.models import ChannelSummary, Citation, Digest, DigestItem, FigureReading, Post, Source
 
 FORMATS = ("text", "markdown", "html", "json")
@@ -90,6 +91,8 @@ def figure_lines(item: DigestItem, tz: tzinfo, link: bool = False) -> list[str]:
 
 def _marks(item: DigestItem) -> str:
     marks = []
+    if item.relevance < CENTRAL and item.relevance_why:
+        marks.append(item.relevance_why)
     if not item.verified:
         marks.append("unverified figures")
     if item.edited:
@@ -102,12 +105,8 @@ def header_line(digest: Digest, tz: tzinfo) -> str:
     return f"{digest.title}: {since} – {until} ({_tz_name(tz)})"
 
 
-def plural(count: int, word: str) -> str:
-    return f"{count} {word}" if count == 1 else f"{count} {word}s"
-
-
 def stats_line(digest: Digest) -> str:
-    stories = plural(digest.stories_found, "story").replace("storys", "stories")
+    stories = plural(digest.stories_found, "story", "stories")
     if digest.offset:
         first, last = digest.offset + 1, digest.offset + len(digest.items)
         shown = f"story {first}" if first == last else f"stories {first}–{last}"
@@ -302,6 +301,7 @@ def digest_to_dict(digest: Digest) -> dict[str, Any]:
                 "verified": item.verified,
                 "edited": item.edited,
                 "source": item.source,
+                "relevance": {"score": round(item.relevance, 2), "why": item.relevance_why},
                 "first": _citation_dict(item.first) if item.first else None,
                 "figures": [
                     {

@@ -85,6 +85,11 @@ STOP_WORDS = frozenset(_STOP_WORDS_TEXT.split())
 STOP_STEMS = frozenset(w[:STEM_LENGTH] for w in STOP_WORDS if len(w) >= 6)
 
 
+def plural(count: int, word: str, many: str | None = None) -> str:
+    """ "1 post", "3 posts"; `many` for words that do not just take an s ("story")."""
+    return f"{count} {word}" if count == 1 else f"{count} {many or word + 's'}"
+
+
 def clean_text(text: str) -> str:
     """A post's words for display: no markdown marks, links, emoji bullets or footers."""
     if "](" in text:  # the markdown link patterns need it; most posts have none
@@ -174,6 +179,12 @@ def sentences(text: str) -> list[str]:
     return out
 
 
+def skeleton(word: str) -> str:
+    """A word in the coarse Latin spelling that Ukrainian, Russian, Belarusian and English
+    spellings of one name share (Лукашенко, Лукашэнка, Lukashenko → "lukashenko")."""
+    return _DOUBLED_RE.sub(r"\1", word.lower().translate(_TRANSLIT).replace("kh", "h"))
+
+
 @functools.lru_cache(maxsize=1 << 16)
 def stem(word: str) -> str:
     """A crude, language-blind stem: the first letters carry the root in uk/ru/be/en.
@@ -201,9 +212,6 @@ class PostFeatures:
 
     stems: frozenset[str]
     anchors: frozenset[str]
-
-
-EMPTY_FEATURES = PostFeatures(frozenset(), frozenset())
 
 
 @functools.lru_cache(maxsize=4096)

@@ -57,6 +57,10 @@ class Topic:
             words=text,
         )  # fmt: skip
 
+    def focus(self) -> re.Pattern[str] | None:
+        """The topic's pattern, or None for the digest of every source (no topic to find)."""
+        return self.pattern() if self.terms else None
+
     def pattern(self) -> re.Pattern[str]:
         """A regex finding the topic's terms in text, as FTS5 would (word starts, no case).
 

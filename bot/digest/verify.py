@@ -1,16 +1,16 @@
 """Verification of a model's answer: the model writes text, the program owns every citation.
 
 `parse_answer` reads structured JSON or plain lines with `[n]` markers into candidate items;
-`verify_items` keeps the source numbers the prompt really had, drops items left with none,
-removes every link and handle the model wrote, links each item to all posts of the stories
-it cites, and marks items whose figures appear in none of those posts. Pure functions.
+`lines_by_story` keeps the source numbers the prompt really had, drops items left with
+none, removes every link and handle the model wrote, and keys each line by its story (at
+most one per story). Whether a line may be shown is `support.check_line`'s call. Pure.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC
 from typing import Any
@@ -18,7 +18,7 @@ from typing import Any
 from bot.digest.extractive import shorten
 from bot.digest.tappable import remove_links
 from bot.digest.text import MARKDOWN_MARK_RE, WORD_RE
-from bot.models import Citation, DigestItem, Post, Story
+from bot.models import Story
 
 MAX_ITEM_CHARS = 600
 MAX_SOURCE_NUMBER = 100_000
@@ -79,29 +79,24 @@ class Candidate:
 
 
 @dataclass(slots=True)
-class Verification:
-    """The items that survived, and what verification had to drop."""
+class StoryLines:
+    """The model's line for each story it wrote about, and what could not be used."""
 
-    items: list[DigestItem] = field(default_factory=list)
+    lines: dict[int, str] = field(default_factory=dict)
+    """Source (story) number -> the model's cleaned line for it."""
     dropped_items: int = 0
+    """Items that cited no source the prompt had, had no text, or told a story twice."""
     dropped_citations: int = 0
-    first_sources: list[int] = field(default_factory=list)
-    """Per item, its lowest cited source number: the story rank that orders a merge."""
+    """References that were not a source of the prompt."""
 
-    def extend(self, other: Verification) -> None:
-        self.items.extend(other.items)
-        self.first_sources.extend(other.first_sources)
+    def extend(self, other: StoryLines) -> None:
+        for number, line in other.lines.items():
+            if number in self.lines:
+                self.dropped_items += 1
+            else:
+                self.lines[number] = line
         self.dropped_items += other.dropped_items
         self.dropped_citations += other.dropped_citations
-
-    def in_rank_order(self) -> Verification:
-        order = sorted(range(len(self.items)), key=lambda i: self.first_sources[i])
-        return Verification(
-            items=[self.items[i] for i in order],
-            dropped_items=self.dropped_items,
-            dropped_citations=self.dropped_citations,
-            first_sources=[self.first_sources[i] for i in order],
-        )
 
 
 # ----- parsing ----------------------------------------------------------------------
@@ -175,16 +170,22 @@ def _json_candidate(entry: Any) -> Candidate:
     text = entry.get("text")
     if not isinstance(text, str):
         return Candidate("", ())
-    numbers = marker_numbers(text)
-    raw = entry.get("sources", [])
+    numbers: list[int] = []
     unreadable = 0
-    for ref in raw if isinstance(raw, list) else [raw]:
+    # "source": the story the line tells (the current format); "sources" and [n] markers
+    # are read too, from servers or templates of the earlier format.
+    refs = [entry["source"]] if "source" in entry else []
+    raw = entry.get("sources", [])
+    refs += raw if isinstance(raw, list) else [raw]
+    numbers += marker_numbers(text)
+    ordered: list[int] = []
+    for ref in refs:
         number = _number(ref)
         if number is None:
             unreadable += 1
         else:
-            numbers.extend(number)
-    return Candidate(without_markers(text), tuple(numbers), unreadable)
+            ordered.extend(number)
+    return Candidate(without_markers(text), tuple(ordered + numbers), unreadable)
 
 
 def _number(ref: Any) -> list[int] | None:
@@ -288,33 +289,11 @@ def known_figures(stories: Sequence[Story]) -> set[str]:
     return known
 
 
-def unique_posts(stories: Iterable[Story]) -> list[Post]:
-    seen: dict[int, Post] = {}
-    for story in stories:
-        for post in story.posts:
-            seen.setdefault(post.id, post)
-    return list(seen.values())
-
-
-def item_for(text: str, stories: Sequence[Story]) -> DigestItem:
-    """A digest item citing every post of the cited stories, with their dates and counts."""
-    posts = unique_posts(stories)
-    return DigestItem(
-        text=text,
-        citations=[Citation.of(post) for post in posts],
-        channel_count=len({post.channel.id for post in posts}),
-        post_count=len(posts),
-        first_date=min(post.date for post in posts),
-        last_date=max(post.date for post in posts),
-        verified=figures(text) <= known_figures(stories),
-        edited=any(post.edited for post in posts),
-    )
-
-
-def verify_items(candidates: Sequence[Candidate], sources: Mapping[int, Story]) -> Verification:
-    """Keep what the sources support; count what had to go. `sources` maps the prompt's
-    numbers to their stories."""
-    result = Verification()
+def lines_by_story(candidates: Sequence[Candidate], sources: Mapping[int, Story]) -> StoryLines:
+    """At most one line per story: an item belongs to the first source it cites that the
+    prompt had; a later item for the same story is dropped. The program, not the model,
+    decides which posts a line cites: all posts of its story."""
+    result = StoryLines()
     for candidate in candidates:
         known: list[int] = []
         unknown = candidate.unreadable_sources
@@ -325,9 +304,8 @@ def verify_items(candidates: Sequence[Candidate], sources: Mapping[int, Story]) 
                 unknown += 1
         result.dropped_citations += unknown
         text = clean_item_text(candidate.text)
-        if not known or not text:
+        if not known or not text or known[0] in result.lines:
             result.dropped_items += 1
             continue
-        result.items.append(item_for(text, [sources[n] for n in sorted(known)]))
-        result.first_sources.append(min(known))
+        result.lines[known[0]] = text
     return result

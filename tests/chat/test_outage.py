@@ -29,7 +29,7 @@ async def test_commands_and_daily_digests_survive_a_bot_api_outage(
         assert [t for t in api.texts_to(GROUP) if t.startswith("Belarus")] == []
         api.set_down(False)
         await api.wait_for(
-            "sendMessage", 2, timeout=30,
+            "sendMessage", 2, timeout=60,  # generous: polling backs off up to 30 s
             predicate=lambda r: r.ok and str(r.params.get("text", "")).startswith("<b>Belarus"),
         )  # fmt: skip
         await asyncio.sleep(1.0)

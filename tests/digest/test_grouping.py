@@ -93,4 +93,20 @@ def test_time_gap_separates_repeated_wording() -> None:
     t0 = datetime(2024, 1, 1, tzinfo=UTC)
     posts = [Post(1, channel, 1, t0, text), Post(2, channel, 2, t0 + timedelta(days=5), text)]
     assert len(group_posts(posts)) == 2
-    assert len(group_posts(posts, replace(DEFAULT_PARAMS, max_gap=timedelta(days=6)))) == 1
+    longer = replace(DEFAULT_PARAMS, max_gap=timedelta(days=6), short_gap=timedelta(days=6))
+    assert len(group_posts(posts, longer)) == 1
+
+
+def test_the_same_short_alert_hours_apart_is_two_alerts() -> None:
+    """The air force posts "БпЛА у напрямку Запоріжжя." at 08:36 and again at 23:01 (real
+    posts 61856 and 61890 of kpszsu): two alerts, not one story of two posts."""
+    channel = Channel(1, None, "kpszsu", "Повітряні сили")
+    text = "БпЛА у напрямку Запоріжжя."
+    t0 = datetime(2026, 5, 14, 8, 36, tzinfo=UTC)
+    posts = [
+        Post(1, channel, 61856, t0, text),
+        Post(2, channel, 61890, t0 + timedelta(hours=14, minutes=25), text),
+    ]
+    assert len(group_posts(posts)) == 2
+    copies = [Post(3, channel, 3, t0, text), Post(4, channel, 4, t0 + timedelta(minutes=20), text)]
+    assert len(group_posts(copies)) == 1  # posted twice within minutes: one alert

@@ -202,3 +202,25 @@ async def test_labelled_ru_news_pairs_precision_and_recall(
     _, lexical_recall = scores(stories_of(posts), pairs)
     assert recall >= 0.6 and precision >= 0.58, (precision, recall)
     assert recall >= 1.8 * lexical_recall, (lexical_recall, recall)
+
+
+async def test_a_channels_footer_does_not_make_its_unrelated_posts_one_story(
+    corpus_store: Store,
+) -> None:
+    """BBC Russian ends most posts with "Читать нас без VPN можно здесь: bit.ly/…". Two of
+    its posts from different evenings in Tbilisi (fires put out with water cannon; the way
+    to parliament blocked) share little else: with the footer they were one story."""
+    from bot.digest.grouping import group_posts
+
+    fires, cordon = (
+        await ru_post(corpus_store, "1003921752/73495"),
+        await ru_post(corpus_store, "1003921752/73535"),
+    )
+    assert "без VPN" in fires.text and "без VPN" in cordon.text
+    first, last = sorted((fires.date, cordon.date))
+    window = Window(first - timedelta(hours=12), last + timedelta(hours=12))
+    posts = await corpus_store.posts_in_window(window.since, window.until)
+    raw = group_posts(posts)
+    assert story_of(raw, fires) is story_of(raw, cordon)  # the control: the footer joins them
+    stories = (await gather_stories(corpus_store, window)).stories
+    assert story_of(stories, fires) is not story_of(stories, cordon)

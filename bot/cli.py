@@ -136,6 +136,16 @@ def build_parser() -> argparse.ArgumentParser:
         "time-stamped file",
     )  # fmt: skip
 
+    migrate = add(
+        "migrate", help="copy the SQLite database into PostgreSQL (resumable: run it again)"
+    )
+    migrate.add_argument(
+        "--to", required=True, metavar="URL",
+        help="the PostgreSQL database to copy into (postgresql://…); empty, or holding an "
+        "unfinished copy of the same file",
+    )  # fmt: skip
+    migrate.add_argument("--quiet", action="store_true", help="no progress bar")
+
     ingest = add("ingest", help="poll the sources (SOURCES and those added in the bot)")
     ingest.add_argument(
         "--once", action="store_true", required=True, help="poll every source once and exit"
@@ -608,13 +618,47 @@ async def cmd_backup(args: argparse.Namespace, settings: Settings) -> int:
 
     if settings.database_url is not None:
         raise WirebriefError(
-            "backup copies the SQLite file; back up PostgreSQL with pg_dump (docs/deploy.md)"
+            "backup copies the SQLite file; back up PostgreSQL with pg_dump (README, Deployment)"
         )
     folder = args.path.endswith(("/", os.sep))
     result = await asyncio.to_thread(
         backup_database, settings.database_path, Path(args.path), folder
     )
     print(f"backed up {result.posts} posts ({result.bytes / 1e6:.1f} MB) to {result.path}")
+    return 0
+
+
+async def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
+    """SQLite (`--db` or DATABASE_PATH) → PostgreSQL (`--to`), with a progress bar."""
+    from bot.store.copy import Progress, copy_to_postgres
+
+    if not str(args.to).startswith(("postgresql://", "postgres://")):
+        raise WirebriefError(f"--to: expected a postgresql:// URL, got {args.to[:40]!r}")
+    if settings.database_url is not None:
+        raise WirebriefError(
+            "migrate copies a SQLite file: give it with --db PATH or DATABASE_PATH "
+            "(DATABASE_URL is set, so the source would be PostgreSQL)"
+        )
+    source = settings.database_path
+    if args.quiet or not sys.stderr.isatty():
+        report = await copy_to_postgres(source, args.to)
+    else:
+        from rich.progress import BarColumn, TextColumn, TimeRemainingColumn
+        from rich.progress import Progress as Bar
+
+        with Bar(
+            TextColumn("copying {task.fields[table]:<16}"), BarColumn(),
+            TextColumn("{task.completed}/{task.total} rows"), TimeRemainingColumn(),
+            transient=True,
+        ) as bar:  # fmt: skip
+            task = bar.add_task("copy", total=None, table="")
+
+            def progress(table: str, done: int, total: int) -> None:
+                bar.update(task, completed=done, total=total, table=table)
+
+            show: Progress = progress
+            report = await copy_to_postgres(source, args.to, show)
+    print(report.summary())
     return 0
 
 
@@ -631,4 +675,5 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], Coroutine[Any, Any,
     "run": cmd_run,
     "health": cmd_health,
     "backup": cmd_backup,
+    "migrate": cmd_migrate,
 }

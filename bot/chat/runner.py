@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
+import hmac
 import logging
 import os
 import secrets
@@ -111,7 +113,7 @@ async def start_bot(
             port=settings.webhook_port,
             url_path=path,
             webhook_url=settings.webhook_url,
-            secret_token=secrets.token_urlsafe(32),
+            secret_token=webhook_secret(settings),
             allowed_updates=ALLOWED_UPDATES,
         )
     else:
@@ -122,6 +124,16 @@ async def start_bot(
             bootstrap_retries=3,
             error_callback=log_polling_error,
         )
+
+
+def webhook_secret(settings: Settings) -> str:
+    """The secret Telegram sends with every webhook call: the same in every replica of
+    the bot behind one URL (each sets the webhook at start; a random secret per process
+    would leave only the last one's valid), derived from the token, so it is as secret."""
+    if settings.bot_token is None:
+        return secrets.token_urlsafe(32)
+    key = settings.bot_token.get_secret_value().encode()
+    return hmac.new(key, b"wirebrief webhook secret", hashlib.sha256).hexdigest()
 
 
 async def stop_bot(app: Application, grace: float = STOP_GRACE_SECONDS) -> None:  # type: ignore[type-arg]

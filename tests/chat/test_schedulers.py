@@ -1,5 +1,6 @@
 """Two schedulers on one PostgreSQL database: each daily digest is sent exactly once,
-and when the lease holder dies the other one takes over."""
+and when the lease holder dies the other one takes over. (And bot replicas behind one
+webhook agree on its secret.)"""
 
 from __future__ import annotations
 
@@ -98,3 +99,15 @@ async def test_two_schedulers_send_each_daily_digest_exactly_once(
             assert await setup.lease_holder(SCHEDULER_LEASE, datetime.now(UTC)) == survivor
         await setup.close()
     assert sent(api) == Counter({key: 2 for key in first_day})  # once a day each
+
+
+def test_bot_replicas_behind_one_webhook_share_its_secret() -> None:
+    from pydantic import SecretStr
+
+    from bot.chat.runner import webhook_secret
+
+    one = Settings(bot_token=SecretStr("123:abc"), webhook_url="https://bot.example/hook")
+    two = Settings(bot_token=SecretStr("123:abc"), webhook_url="https://bot.example/hook")
+    other = Settings(bot_token=SecretStr("456:def"), webhook_url="https://bot.example/hook")
+    assert webhook_secret(one) == webhook_secret(two) != webhook_secret(other)
+    assert "abc" not in webhook_secret(one) and len(webhook_secret(one)) == 64

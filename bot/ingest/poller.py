@@ -334,7 +334,12 @@ class Poller:
         try:
             while not stop.is_set():
                 try:
-                    await self._renew(list(running))
+                    for lost in await self._renew(list(running)):
+                        # Another worker holds it now (this one was stalled past its lease):
+                        # stop, so the source is polled by one worker at a time.
+                        if (task := running.get(lost)) is not None:
+                            log.warning("lost the lease on source %d; its poll stops", lost)
+                            task.cancel()
                     held = {sid for sid, until in self._held.items() if until > time.monotonic()}
                     for source in await self._due(len(running)):
                         if source.id in held or source.id in running:
@@ -367,9 +372,13 @@ class Poller:
             return []
         return await self.store.claim_due_sources(self.worker, now, now + self.lease, room)
 
-    async def _renew(self, source_ids: list[int]) -> None:
-        if self.lease is not None and self.worker is not None and source_ids:
-            await self.store.renew_source_leases(self.worker, source_ids, self.clock() + self.lease)
+    async def _renew(self, source_ids: list[int]) -> set[int]:
+        """Renew this worker's leases on the sources it is polling; those it lost."""
+        if self.lease is None or self.worker is None or not source_ids:
+            return set()
+        until = self.clock() + self.lease
+        kept = await self.store.renew_source_leases(self.worker, source_ids, until)
+        return set(source_ids) - kept
 
     async def _release(self, source: Source) -> None:
         if self.lease is not None and self.worker is not None:

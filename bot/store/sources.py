@@ -173,16 +173,19 @@ class SourcesStore:
 
     async def renew_source_leases(
         self, worker: str, source_ids: Sequence[int], until: datetime
-    ) -> int:
-        """Extend `worker`'s leases on these sources (those it still holds); how many."""
+    ) -> set[int]:
+        """Extend `worker`'s leases on these sources; the ids it still held (a source
+        missing from them was taken by another worker after this one's lease ran out)."""
         if not source_ids:
-            return 0
+            return set()
         marks = ",".join("?" * len(source_ids))
         async with self.db.transaction() as conn:
-            return await conn.execute(
-                f"UPDATE sources SET lease_until = ? WHERE leased_by = ? AND id IN ({marks})",
+            rows = await conn.fetchall(
+                f"UPDATE sources SET lease_until = ? WHERE leased_by = ? AND id IN ({marks}) "
+                "RETURNING id",
                 (to_unix(until), worker, *source_ids),
             )
+        return {int(row[0]) for row in rows}
 
     async def release_source(self, source_id: int, worker: str) -> None:
         """The poll is over: the source is free for whichever worker finds it due next."""

@@ -26,7 +26,7 @@ async def test_a_due_source_is_claimed_by_one_worker_until_released_or_expired(
     await store.release_source(a[0].id, "A")
     assert [s.id for s in await store.claim_due_sources("B", T0, T0 + LEASE)] == [a[0].id]
     # A renews its other source; B's lapse: after the lease time C gets only B's.
-    assert await store.renew_source_leases("A", [a[1].id, b[0].id], T0 + 2 * LEASE) == 1
+    assert await store.renew_source_leases("A", [a[1].id, b[0].id], T0 + 2 * LEASE) == {a[1].id}
     later = T0 + LEASE + timedelta(seconds=1)
     taken = await store.claim_due_sources("C", later, later + LEASE)
     assert sorted(s.id for s in taken) == sorted([b[0].id, a[0].id])

@@ -27,6 +27,7 @@ from bench import (
     case_llm,
     case_memory,
     case_parse,
+    case_postgres,
 )
 from bench.common import Context, Row, human, machine, remove_db
 from bench.data import REPO, build_dataset
@@ -39,6 +40,7 @@ CASES = {
     "parse": case_parse,
     "memory": case_memory,
     "hostile": case_hostile,
+    "postgres": case_postgres,
 }
 NEEDS_STORES = {"digest", "grouping", "memory"}
 DEFAULT_SIZES = "100000,1000000"

@@ -618,7 +618,7 @@ async def cmd_backup(args: argparse.Namespace, settings: Settings) -> int:
 
     if settings.database_url is not None:
         raise WirebriefError(
-            "backup copies the SQLite file; back up PostgreSQL with pg_dump (README, Deployment)"
+            "backup copies the SQLite file; back up PostgreSQL with pg_dump (README: PostgreSQL)"
         )
     folder = args.path.endswith(("/", os.sep))
     result = await asyncio.to_thread(

@@ -62,7 +62,10 @@ class PostgresServer:
         return subprocess.run(command, capture_output=True, text=True, timeout=timeout)
 
     @classmethod
-    def start(cls) -> PostgresServer:
+    def start(cls, durable: bool = False) -> PostgresServer:
+        """A new server. `durable` (the bench): fsync and full-page writes on, commits
+        asynchronous, the durability of SQLite's WAL with synchronous=NORMAL; otherwise
+        (the tests) no fsync at all."""
         bindir = find_bindir()
         as_user = None
         if os.geteuid() == 0:
@@ -88,9 +91,10 @@ class PostgresServer:
         # Durability is not under test: fsync off makes CREATE DATABASE and commits fast.
         options = (
             f"-p {server.port} -k {server.root} -c listen_addresses=127.0.0.1 "
-            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
-            "-c max_connections=200"
+            "-c synchronous_commit=off -c max_connections=200"
         )
+        if not durable:
+            options += " -c fsync=off -c full_page_writes=off"
         started = server._run(
             str(bindir / "pg_ctl"), "-D", str(server.data), "-l", str(server.root / "log"),
             "-o", options, "-w", "-t", "60", "start",

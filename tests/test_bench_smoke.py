@@ -13,7 +13,7 @@ import pytest
 
 from tests.conftest import REPO
 
-CASES = {"import", "digest", "grouping", "llm", "parse", "memory", "hostile"}
+CASES = {"import", "digest", "grouping", "llm", "parse", "memory", "hostile", "postgres"}
 
 
 @pytest.mark.timeout(300)

@@ -246,3 +246,7 @@ async def _finish(lite: Database, pg: Any, tables: list[str]) -> None:
                     (str(sequence[0]),),
                 )
         await conn.execute(f"DROP TABLE {PROGRESS_TABLE}")
+    # Statistics for the planner now, not at autovacuum's next round: without them it
+    # scans every post for a search that the text index answers at once.
+    async with pg.transaction() as conn:
+        await conn.execute("ANALYZE")

@@ -235,3 +235,26 @@ async def test_poll_results_and_cursors_behave_the_same(store: Store) -> None:
     failed = await store.get_source("kyiv_wire")
     assert failed is not None and failed.consecutive_failures == 1
     assert [s.username for s in await store.due_sources(T0)] == ["kyiv_wire"]
+
+
+def test_the_index_tokens_are_fts5_tokens_for_unusual_characters() -> None:
+    """Astral letters and emoji, NUL, combining marks, every kind of space and dash."""
+    texts = [
+        "𝐁𝐞𝐥𝐚𝐫𝐮𝐬 𝕄𝕚𝕟𝕤𝕜 🇺🇦🔥 слава",
+        "a\x00b c\u0301d e\u200bf g\u00a0h i\u2009j k\u2014l m\u2011n",
+        "Ǆemal ﬁnal Ⅻ ½ ² x²y ß ẞ İstanbul ı",
+        "日本語のテキスト 中文 한국어 עברית العربية ไทย",
+        "\u0301\u0301 only marks \u0489 here",
+        "",
+    ]
+    conn = sqlite3.connect(":memory:")
+    conn.execute(
+        "CREATE VIRTUAL TABLE t USING fts5 (x, tokenize = 'unicode61 remove_diacritics 2')"
+    )
+    conn.execute("CREATE VIRTUAL TABLE v USING fts5vocab (t, instance)")
+    conn.executemany("INSERT INTO t (rowid, x) VALUES (?, ?)", list(enumerate(texts, start=1)))
+    fts5: dict[int, list[tuple[int, str]]] = {}
+    for doc, term, offset in conn.execute("SELECT doc, term, offset FROM v"):
+        fts5.setdefault(doc, []).append((offset, term))
+    for n, text in enumerate(texts, start=1):
+        assert index_tokens(text) == [t for _, t in sorted(fts5.get(n, []))], text

@@ -20,19 +20,47 @@ class PostgresUnavailable(Exception):
 
 
 def find_bindir() -> Path:
-    """The newest /usr/lib/postgresql/*/bin with initdb (Debian's layout), or $PG_BINDIR."""
+    """$PG_BINDIR if set (and only it), else the newest /usr/lib/postgresql/*/bin with
+    initdb (Debian's layout)."""
     explicit = os.environ.get("PG_BINDIR")
-    candidates = [explicit] if explicit else []
-    candidates += sorted(
-        glob.glob("/usr/lib/postgresql/*/bin"), key=lambda p: int(Path(p).parent.name)
-    )[::-1]
+    if explicit:
+        candidates = [explicit]
+    else:
+        candidates = sorted(
+            glob.glob("/usr/lib/postgresql/*/bin"), key=lambda p: int(Path(p).parent.name)
+        )[::-1]
     for folder in candidates:
-        if folder and (Path(folder) / "initdb").is_file():
+        if (Path(folder) / "initdb").is_file():
             return Path(folder)
+    if explicit:
+        raise PostgresUnavailable(f"PG_BINDIR={explicit} has no initdb")
     raise PostgresUnavailable(
         "PostgreSQL is not installed (no /usr/lib/postgresql/*/bin/initdb; "
         "`apt-get install -y postgresql`)"
     )
+
+
+def server_user() -> str | None:
+    """Who runs the server: this user, or, as root (which the server refuses), the
+    `postgres` user the Debian package makes, else a system user made for it."""
+    if os.geteuid() != 0:
+        return None
+    import pwd
+
+    for name in ("postgres", "wirebrief-pg"):
+        try:
+            pwd.getpwnam(name)
+            return name
+        except KeyError:
+            continue
+    made = subprocess.run(
+        ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin",
+         "wirebrief-pg"],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    if made.returncode != 0:
+        raise PostgresUnavailable(f"running as root, no postgres user: {made.stderr.strip()}")
+    return "wirebrief-pg"
 
 
 def free_port() -> int:
@@ -67,16 +95,9 @@ class PostgresServer:
         asynchronous, the durability of SQLite's WAL with synchronous=NORMAL; otherwise
         (the tests) no fsync at all."""
         bindir = find_bindir()
-        as_user = None
-        if os.geteuid() == 0:
-            as_user = "postgres"
-            try:
-                import pwd
-
-                pwd.getpwnam(as_user)
-            except KeyError:
-                raise PostgresUnavailable("running as root and there is no postgres user") from None
-        root = Path(tempfile.mkdtemp(prefix="wirebrief-pg-"))
+        as_user = server_user()
+        # As another user, in /tmp: root's own TMPDIR may be closed to that user.
+        root = Path(tempfile.mkdtemp(prefix="wirebrief-pg-", dir="/tmp" if as_user else None))
         root.chmod(0o755)
         if as_user:
             shutil.chown(root, as_user)

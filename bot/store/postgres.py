@@ -115,11 +115,18 @@ class _PgConn(Conn):
         """The text index follows inserts and edits (FTS5's triggers do this in SQLite)."""
         if not texts:
             return
-        await self.executemany(
+        # One statement for the batch (arrays), not one per post.
+        await self.execute(
             "INSERT INTO post_search (post_id, tokens) "
-            "SELECT id, CAST(? AS tsvector) FROM posts WHERE channel_id = ? AND message_id = ? "
+            "SELECT p.id, t.tokens FROM unnest(CAST(? AS bigint[]), CAST(? AS tsvector[])) "
+            "AS t (message_id, tokens) JOIN posts p ON p.message_id = t.message_id "
+            "AND p.channel_id = ? "
             "ON CONFLICT (post_id) DO UPDATE SET tokens = excluded.tokens",
-            [(to_tsvector(text), channel_id, message_id) for message_id, text in texts],
+            (
+                [message_id for message_id, _ in texts],
+                [to_tsvector(text) for _, text in texts],
+                channel_id,
+            ),
         )
 
 

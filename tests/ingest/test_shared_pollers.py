@@ -124,6 +124,13 @@ async def test_two_pollers_share_the_sources_and_one_takes_over_from_a_killed_on
             assert not any(a_s <= b_start <= a_e for a_s, a_e in a_polls), name
             if name in held:
                 assert b_start >= held[name] - 0.001, (name, b_start, held[name])
+    # Each channel was polled once (one page holds its posts) by each worker at most, and
+    # by both only if A held it when it died (B polled it again once the lease ran out).
+    for name in CHANNELS:
+        by_a = sum(1 for n, _, _ in tme_a.polls if n == name)
+        by_b = sum(1 for n, _, _ in tme_b.polls if n == name)
+        assert by_a <= 1 and by_b <= 1 and by_a + by_b >= 1, (name, by_a, by_b)
+        assert not (by_a and by_b) or name in held, name
     # …and B took every channel A held within the lease time (plus its own 1 request/s).
     for name, until in held.items():
         firsts = [s for n, s, _ in tme_b.polls if n == name and s >= killed_at]

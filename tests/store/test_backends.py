@@ -258,3 +258,18 @@ def test_the_index_tokens_are_fts5_tokens_for_unusual_characters() -> None:
         fts5.setdefault(doc, []).append((offset, term))
     for n, text in enumerate(texts, start=1):
         assert index_tokens(text) == [t for _, t in sorted(fts5.get(n, []))], text
+
+
+async def test_the_text_index_follows_edits_in_a_batch_of_channels(store: Store) -> None:
+    desk = ChannelRef(peer_id=1101170442, title="Desk")
+    await store.upsert_posts(
+        [IncomingPost(WIRE, n, T0, f"Брест {n}") for n in range(1, 4)]
+        + [IncomingPost(desk, n, T0, f"Гродно {n}") for n in range(1, 4)]
+    )
+    await store.upsert_posts(
+        [IncomingPost(WIRE, 2, T0, "Пинск 2"), IncomingPost(desk, 2, T0, "Пинск два")]
+    )
+    assert len(await store.search(match_all_words("брест"))) == 2
+    assert len(await store.search(match_all_words("гродно"))) == 2
+    assert len(await store.search(match_all_words("пинск"))) == 2
+    assert len(await store.search(match_all_words("два"))) == 1

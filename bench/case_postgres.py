@@ -148,7 +148,8 @@ def run(ctx: Context) -> dict[str, Any]:
             if not os.environ.get("BENCH_POSTGRES_URL")
             else "BENCH_POSTGRES_URL",
         }
-        for size in ctx.sizes:
+        # The smoke run (--quick) checks the case works: its smallest size is enough.
+        for size in ctx.sizes[:1] if ctx.quick else ctx.sizes:
             data = ctx.datasets.setdefault(size, build_dataset(size, ctx.out))
             lite = ctx.out / f"pgcase-sqlite-{size}.db"
             repeats = 1 if ctx.quick or size > 200_000 else min(ctx.repeat, 2)

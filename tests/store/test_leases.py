@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 from bot.store import Store
 
-T0 = datetime.now(UTC).replace(microsecond=0) + timedelta(minutes=1)  # sources are due now
+T0 = datetime.now(UTC).replace(microsecond=0) + timedelta(days=1)
+"""Later than any source added while the tests run (added sources are due at once)."""
 LEASE = timedelta(seconds=60)
 
 

@@ -128,7 +128,9 @@ class PostgresServer:
 
     def stop(self) -> None:
         # Immediate: the data is thrown away, so no shutdown checkpoint is worth waiting for.
-        self._run(str(self.bindir / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w", "stop")
+        self._run(
+            str(self.bindir / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w", "stop"
+        )
         self.remove()
 
     def remove(self) -> None:

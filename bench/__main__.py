@@ -29,6 +29,7 @@ from bench import (
     case_llm,
     case_memory,
     case_parse,
+    case_postgres,
     case_semantic_digest,
     case_semantic_grouping,
 )
@@ -46,6 +47,7 @@ CASES = {
     "embed": case_embed,
     "semantic_digest": case_semantic_digest,
     "semantic_grouping": case_semantic_grouping,
+    "postgres": case_postgres,
 }
 NEEDS_STORES = {"digest", "grouping", "memory", "semantic_digest", "semantic_grouping"}
 DEFAULT_SIZES = "100000,1000000"

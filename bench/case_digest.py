@@ -70,7 +70,7 @@ def forget(everything: bool = False) -> None:
 
 
 async def _digest_times(
-    db: Path, topic: Topic, wins: list[Window], repeat: int, cold: bool = False
+    db: Path | str, topic: Topic, wins: list[Window], repeat: int, cold: bool = False
 ) -> tuple[list[float], list[int], list[int]]:
     store = await open_store(db)
     try:

@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable, Coroutine
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from bot import __version__
 from bot.config import Settings, load_settings, normalise_username
@@ -38,6 +39,10 @@ from bot.models import IncomingPost, Post
 from bot.store import Store, open_store
 from bot.store.fts import match_word_forms
 
+ROLES = frozenset({"all", "bot", "poller", "scheduler"})
+"""What `wirebrief run --role` may name: the bot's updates, the poller of sources, the
+scheduler of daily digests; all three by default."""
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -45,12 +50,16 @@ def build_parser() -> argparse.ArgumentParser:
         description="Cited digests of Telegram news channels.",
     )
     parser.add_argument("--version", action="version", version=f"wirebrief {__version__}")
-    parser.add_argument("--db", type=Path, help="database file (overrides DATABASE_PATH)")
+    parser.add_argument(
+        "--db", help="database file or postgresql:// URL (overrides DATABASE_PATH and DATABASE_URL)"
+    )
     # `--db` after the command too (`wirebrief digest belarus --db x.db`); SUPPRESS keeps a
     # `--db` given before the command when none follows it.
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
-        "--db", type=Path, default=argparse.SUPPRESS, help="database file (overrides DATABASE_PATH)"
+        "--db",
+        default=argparse.SUPPRESS,
+        help="database file or postgresql:// URL (overrides DATABASE_PATH and DATABASE_URL)",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     add = functools.partial(sub.add_parser, parents=[common])
@@ -112,7 +121,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     add("sources", help="the channels polled and their health")
 
-    add("run", help="run the bot, the channel poller and the daily digests")
+    run = add("run", help="run the bot, the channel poller and the daily digests")
+    run.add_argument(
+        "--role", action="append", choices=sorted(ROLES), default=None,
+        help="what this process does (repeatable; default all): the bot's updates, the "
+        "poller of sources (several may share one database), the scheduler of daily "
+        "digests (one at a time holds its lease)",
+    )  # fmt: skip
 
     health = add("health", help="exit 0 when the database and polling are healthy")
     health.add_argument(
@@ -125,6 +140,16 @@ def build_parser() -> argparse.ArgumentParser:
         "path", help="a file, or a folder (an existing one, or any path ending in /) for a "
         "time-stamped file",
     )  # fmt: skip
+
+    migrate = add(
+        "migrate", help="copy the SQLite database into PostgreSQL (resumable: run it again)"
+    )
+    migrate.add_argument(
+        "--to", required=True, metavar="URL",
+        help="the PostgreSQL database to copy into (postgresql://…); empty, or holding an "
+        "unfinished copy of the same file",
+    )  # fmt: skip
+    migrate.add_argument("--quiet", action="store_true", help="no progress bar")
 
     ingest = add("ingest", help="poll the sources (SOURCES and those added in the bot)")
     ingest.add_argument(
@@ -148,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:
     setup_logging("WARNING")
     redactor = RedactingFilter(())
     try:
-        settings = load_settings(**({"database_path": args.db} if args.db else {}))
+        settings = load_settings(**database_override(args.db))
         redactor = RedactingFilter(secrets_of(settings))
         verbose = args.command == "run" or "log_level" in settings.model_fields_set
         setup_logging(
@@ -182,7 +207,7 @@ def report_failure(exc: Exception, redactor: RedactingFilter) -> int:
     """Expected errors are one line; anything else is logged (redacted) as a bug."""
     if isinstance(exc, WirebriefError):
         line, code = f"error: {exc}", EXIT_USAGE
-    elif isinstance(exc, sqlite3.Error):
+    elif isinstance(exc, sqlite3.Error) or _is_postgres_error(exc):
         # Disk full, a locked or corrupt file: one line, and committed work is safe.
         line, code = f"database error: {exc}", EXIT_IO
     elif isinstance(exc, OSError):
@@ -193,6 +218,21 @@ def report_failure(exc: Exception, redactor: RedactingFilter) -> int:
         code = EXIT_INTERNAL
     print(f"wirebrief: {redactor.redact(line)}", file=sys.stderr)
     return code
+
+
+def database_override(db: str | Path | None) -> dict[str, Any]:
+    """`--db` names a SQLite file or a postgresql:// URL, and wins over both variables."""
+    if not db:
+        return {}
+    if str(db).startswith(("postgresql://", "postgres://")):
+        return {"database_url": db}
+    return {"database_path": db, "database_url": None}
+
+
+def _is_postgres_error(exc: Exception) -> bool:
+    """A server gone, a full disk or a refused statement: like a SQLite error, one line."""
+    psycopg = sys.modules.get("psycopg")  # imported only where PostgreSQL is used
+    return psycopg is not None and isinstance(exc, psycopg.Error)
 
 
 def bounded(low: int, high: int) -> Callable[[str], int]:
@@ -216,6 +256,12 @@ def secrets_of(settings: Settings) -> list[str]:
     for secret in (settings.bot_token, settings.openai_api_key, settings.embeddings_api_key):
         if secret is not None:
             found.append(secret.get_secret_value())
+    if settings.database_url is not None:
+        url = settings.database_url.get_secret_value()
+        found.append(url)
+        password = urlsplit(url).password
+        if password:
+            found.append(password)
     return found
 
 
@@ -232,7 +278,7 @@ async def _with_store(
 ) -> int:
     """Run `work` on the database. Commands that only read pass `create=False`: a
     mistyped --db is then one line and exit 2, never a new empty database."""
-    store = await open_store(settings.database_path, create=create)
+    store = await open_store(settings.database, create=create)
     try:
         return await work(store)
     finally:
@@ -555,7 +601,7 @@ async def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
 async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     from bot.chat.runner import run
 
-    await run(settings)
+    await run(settings, roles=frozenset(args.role or ["all"]))
     return 0
 
 
@@ -563,7 +609,7 @@ async def cmd_health(args: argparse.Namespace, settings: Settings) -> int:
     from bot.health import check_health
 
     # Exit 1, not 2, even for a missing file: Docker reserves a HEALTHCHECK's exit 2.
-    if not settings.database_path.is_file():
+    if settings.database_url is None and not settings.database_path.is_file():
         print(f"unhealthy: no database at {settings.database_path}")
         return 1
     seconds = args.max_poll_age or 3 * settings.poll_interval_seconds + 600
@@ -580,11 +626,49 @@ async def cmd_health(args: argparse.Namespace, settings: Settings) -> int:
 async def cmd_backup(args: argparse.Namespace, settings: Settings) -> int:
     from bot.store.backup import backup_database
 
+    if settings.database_url is not None:
+        raise WirebriefError(
+            "backup copies the SQLite file; back up PostgreSQL with pg_dump (README: PostgreSQL)"
+        )
     folder = args.path.endswith(("/", os.sep))
     result = await asyncio.to_thread(
         backup_database, settings.database_path, Path(args.path), folder
     )
     print(f"backed up {result.posts} posts ({result.bytes / 1e6:.1f} MB) to {result.path}")
+    return 0
+
+
+async def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
+    """SQLite (`--db` or DATABASE_PATH) → PostgreSQL (`--to`), with a progress bar."""
+    from bot.store.copy import Progress, copy_to_postgres
+
+    if not str(args.to).startswith(("postgresql://", "postgres://")):
+        raise WirebriefError(f"--to: expected a postgresql:// URL, got {args.to[:40]!r}")
+    if settings.database_url is not None:
+        raise WirebriefError(
+            "migrate copies a SQLite file: give it with --db PATH or DATABASE_PATH "
+            "(DATABASE_URL is set, so the source would be PostgreSQL)"
+        )
+    source = settings.database_path
+    if args.quiet or not sys.stderr.isatty():
+        report = await copy_to_postgres(source, args.to)
+    else:
+        from rich.progress import BarColumn, TextColumn, TimeRemainingColumn
+        from rich.progress import Progress as Bar
+
+        with Bar(
+            TextColumn("copying {task.fields[table]:<16}"), BarColumn(),
+            TextColumn("{task.completed}/{task.total} rows"), TimeRemainingColumn(),
+            transient=True,
+        ) as bar:  # fmt: skip
+            task = bar.add_task("copy", total=None, table="")
+
+            def progress(table: str, done: int, total: int) -> None:
+                bar.update(task, completed=done, total=total, table=table)
+
+            show: Progress = progress
+            report = await copy_to_postgres(source, args.to, show)
+    print(report.summary())
     return 0
 
 
@@ -601,4 +685,5 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], Coroutine[Any, Any,
     "run": cmd_run,
     "health": cmd_health,
     "backup": cmd_backup,
+    "migrate": cmd_migrate,
 }

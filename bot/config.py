@@ -54,6 +54,14 @@ class Settings(BaseSettings):
     webhook_listen: str = "0.0.0.0"
     webhook_port: int = Field(default=8443, ge=1, le=65535)
     database_path: Path = Path("./data/wirebrief.db")
+    database_url: SecretStr | None = None
+    """postgresql://user:password@host:port/db selects PostgreSQL instead of the SQLite file
+    at DATABASE_PATH (a secret: it may carry the password)."""
+    lease_seconds: int = Field(default=120, ge=2, le=3600)
+    """How long a worker's claim on a source (and the scheduler's lease) lasts unless
+    renewed: a worker that dies leaves its sources to the others after this long."""
+    worker_name: str | None = None
+    """Names this process in leases (default host:pid)."""
     sources: Annotated[list[str], NoDecode] = Field(default_factory=list)
     tme_url: str = "https://t.me"
     poll_interval_seconds: int = Field(default=300, ge=10)
@@ -126,6 +134,15 @@ class Settings(BaseSettings):
             raise ValueError(f"{value!r} is not an IANA time zone such as Europe/Kyiv") from None
         return value
 
+    @field_validator("database_url")
+    @classmethod
+    def _postgres_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith(
+            ("postgresql://", "postgres://")
+        ):
+            raise ValueError("expected a postgresql:// URL")
+        return value
+
     @field_validator("log_level")
     @classmethod
     def _level(cls, value: str) -> str:
@@ -161,6 +178,13 @@ class Settings(BaseSettings):
         if value is not None and not re.match(r"^https?://[^\s/]+", value):
             raise ValueError(f"expected an http(s) URL, got {value!r}")
         return value
+
+    @property
+    def database(self) -> Path | str:
+        """What `open_store` opens: the PostgreSQL URL if one is set, else the SQLite file."""
+        if self.database_url is not None:
+            return self.database_url.get_secret_value()
+        return self.database_path
 
     @property
     def tz(self) -> ZoneInfo:

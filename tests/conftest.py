@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
+import itertools
 import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -12,6 +14,7 @@ import pytest_asyncio
 
 from bot.embeddings.local import LocalEmbedder
 from bot.store import Store, open_store
+from tests.pgserver import PostgresServer, PostgresUnavailable
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("WIREBRIEF_SHARED", REPO.parent / "shared"))
@@ -20,6 +23,11 @@ CORPUS_CHANNELS = 19
 REQUIRE_SHARED = os.environ.get("WIREBRIEF_REQUIRE_SHARED") == "1"
 """Set by .ci/run: missing shared data fails the tests that need it instead of skipping
 them, so a green CI means those tests ran."""
+
+
+REQUIRE_POSTGRES = os.environ.get("WIREBRIEF_REQUIRE_POSTGRES") == "1"
+"""Set by .ci/run (which installs PostgreSQL): a test that needs the server fails when it
+cannot be started, instead of skipping."""
 
 
 def skip_without_shared(reason: str) -> None:
@@ -34,7 +42,8 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """Tests never read a developer's .env or environment settings."""
     for name in list(os.environ):
         if name in {
-            "BOT_TOKEN", "BOT_API_URL", "DATABASE_PATH", "SOURCES", "TME_URL",
+            "BOT_TOKEN", "BOT_API_URL", "DATABASE_PATH", "DATABASE_URL", "SOURCES", "TME_URL",
+            "LEASE_SECONDS", "WORKER_NAME",
             "ALLOWED_CHAT_IDS", "ADMIN_USER_IDS", "DIGEST_CHAT_IDS", "DIGEST_TIME", "TIMEZONE",
             "TOPICS_FILE", "OPENAI_API_KEY", "OPENAI_BASE_URL", "LLM_MODEL", "DIGEST_LANGUAGE",
             "EMBEDDINGS_BASE_URL", "EMBEDDINGS_MODEL", "EMBEDDINGS_API_KEY",
@@ -108,6 +117,51 @@ async def corpus_store(corpus_db: Path) -> AsyncIterator[Store]:
         yield s
     finally:
         await s.close()
+
+
+# ----- PostgreSQL --------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """One real server for the session (initdb + pg_ctl on a temp folder), stopped at
+    the end. Missing PostgreSQL skips, or fails where WIREBRIEF_REQUIRE_POSTGRES=1."""
+    try:
+        server = PostgresServer.start()
+    except PostgresUnavailable as exc:
+        if REQUIRE_POSTGRES:
+            pytest.fail(f"{exc}; WIREBRIEF_REQUIRE_POSTGRES=1 requires it", pytrace=False)
+        pytest.skip(f"no PostgreSQL for the tests: {exc}")
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_template(postgres_server: PostgresServer) -> str:
+    """A migrated database that every test's database is copied from (fast: no DDL)."""
+    postgres_server.sql("CREATE DATABASE wb_template")
+
+    async def migrate() -> None:
+        store = await open_store(postgres_server.url("wb_template"))
+        await store.close()
+
+    # In a thread of its own: this fixture may be first asked for inside a running loop.
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, migrate()).result()
+    return "wb_template"
+
+
+_databases = itertools.count(1)
+
+
+@pytest.fixture
+def postgres_url(postgres_server: PostgresServer, postgres_template: str) -> str:
+    """A fresh, migrated, empty PostgreSQL database for one test."""
+    name = f"wb_test_{next(_databases)}"
+    postgres_server.sql(f"CREATE DATABASE {name} TEMPLATE {postgres_template}")
+    return postgres_server.url(name)
 
 
 # ----- embeddings --------------------------------------------------------------------

@@ -15,7 +15,7 @@ from tests.conftest import REPO
 
 CASES = {
     "import", "digest", "grouping", "llm", "parse", "memory", "hostile",
-    "embed", "semantic_digest", "semantic_grouping",
+    "embed", "semantic_digest", "semantic_grouping", "postgres",
 }  # fmt: skip
 
 

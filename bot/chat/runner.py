@@ -1,4 +1,6 @@
-"""`wirebrief run`: the bot, the channel poller and the daily digests in one process.
+"""`wirebrief run`: the bot, the channel poller and the daily digests, in one process or
+split by `--role` over several (pollers share the sources and one scheduler sends the
+daily digests, each by lease in the database).
 
 Stops cleanly on SIGINT/SIGTERM: updates stop first, then the poller finishes the page it
 is storing (every page commits on its own), then the database closes. Nothing stored is
@@ -9,10 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
+import hmac
 import logging
+import os
 import secrets
 import signal
-from datetime import timedelta
+import socket
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
 from telegram import Update
@@ -21,6 +27,7 @@ from telegram.ext import Application, ContextTypes
 
 from bot.chat.access import services
 from bot.chat.app import build_application, on_startup
+from bot.chat.daily import TICK_SECONDS, daily_tick
 from bot.chat.services import PAGE_KEEP, BotServices
 from bot.config import Settings
 from bot.digest.topics import load_topics
@@ -28,7 +35,7 @@ from bot.errors import ConfigError
 from bot.http import make_http_client
 from bot.ingest.poller import Poller, PreviewFetcher
 from bot.retry import RetryPolicy, backoff_seconds
-from bot.store import open_store
+from bot.store import Store, open_store
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +113,7 @@ async def start_bot(
             port=settings.webhook_port,
             url_path=path,
             webhook_url=settings.webhook_url,
-            secret_token=secrets.token_urlsafe(32),
+            secret_token=webhook_secret(settings),
             allowed_updates=ALLOWED_UPDATES,
         )
     else:
@@ -117,6 +124,16 @@ async def start_bot(
             bootstrap_retries=3,
             error_callback=log_polling_error,
         )
+
+
+def webhook_secret(settings: Settings) -> str:
+    """The secret Telegram sends with every webhook call: the same in every replica of
+    the bot behind one URL (each sets the webhook at start; a random secret per process
+    would leave only the last one's valid), derived from the token, so it is as secret."""
+    if settings.bot_token is None:
+        return secrets.token_urlsafe(32)
+    key = settings.bot_token.get_secret_value().encode()
+    return hmac.new(key, b"wirebrief webhook secret", hashlib.sha256).hexdigest()
 
 
 async def stop_bot(app: Application, grace: float = STOP_GRACE_SECONDS) -> None:  # type: ignore[type-arg]
@@ -144,23 +161,109 @@ async def stop_bot(app: Application, grace: float = STOP_GRACE_SECONDS) -> None:
     await app.shutdown()
 
 
-async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
-    """Run until `stop` is set (or a signal arrives)."""
+SCHEDULER_LEASE = "scheduler"
+
+
+def worker_name(settings: Settings) -> str:
+    """This process in leases: WORKER_NAME, or host:pid."""
+    return settings.worker_name or f"{socket.gethostname()}:{os.getpid()}"
+
+
+def use_scheduler_lease(
+    app: Application,  # type: ignore[type-arg]
+    worker: str,
+    lease: timedelta,
+    tick_seconds: float | None = None,
+) -> None:
+    """Daily digests from whichever process holds the scheduler's lease: the daily job
+    ticks in every scheduler, and sends only while it holds (and renews) the lease. A
+    holder that dies stops renewing; another takes over within `lease`."""
+    assert app.job_queue is not None
+    interval = tick_seconds
+    for job in app.job_queue.get_jobs_by_name("daily"):
+        interval = interval or _seconds(job.job.trigger)
+        job.schedule_removal()
+
+    async def leased_tick(context: ContextTypes.DEFAULT_TYPE) -> None:
+        store = services(context).store
+        try:
+            held = await _hold(store, worker, lease)
+        except Exception:
+            log.exception("the scheduler's lease could not be renewed")
+            return
+        if not held:
+            return
+        # A long tick (digests waiting on flood control) keeps renewing; if the lease is
+        # lost meanwhile, the tick stops before another holder could send the same digest.
+        tick = asyncio.current_task()
+        assert tick is not None
+
+        async def renew() -> None:
+            while True:
+                await asyncio.sleep(lease.total_seconds() / 3)
+                if not await _hold(store, worker, lease):
+                    log.warning("the scheduler's lease went to another worker; stopping")
+                    tick.cancel()
+                    return
+
+        renewing = asyncio.create_task(renew(), name="scheduler-lease")
+        try:
+            await daily_tick(context)
+        finally:
+            renewing.cancel()
+
+    app.job_queue.run_repeating(
+        leased_tick, interval=interval or TICK_SECONDS, first=1.0, name="daily"
+    )
+
+
+async def _hold(store: Store, worker: str, lease: timedelta) -> bool:
+    now = datetime.now(UTC)
+    return await store.acquire_lease(SCHEDULER_LEASE, worker, now, now + lease)
+
+
+def _seconds(trigger: object) -> float | None:
+    interval = getattr(trigger, "interval", None)
+    return interval.total_seconds() if isinstance(interval, timedelta) else None
+
+
+def without_daily_digests(app: Application) -> None:  # type: ignore[type-arg]
+    """A bot-only process: the scheduler processes send the daily digests."""
+    assert app.job_queue is not None
+    for job in app.job_queue.get_jobs_by_name("daily"):
+        job.schedule_removal()
+
+
+async def run(
+    settings: Settings,
+    stop: asyncio.Event | None = None,
+    roles: frozenset[str] = frozenset({"all"}),
+) -> None:
+    """Run until `stop` is set (or a signal arrives), in the given roles: "bot" (the
+    bot's updates), "poller" (the sources, shared by lease with other pollers),
+    "scheduler" (daily digests, by lease, and the background upkeep), or "all"."""
     stop = stop or asyncio.Event()
+    everything = "all" in roles
+    as_bot, as_poller = everything or "bot" in roles, everything or "poller" in roles
+    as_scheduler = everything or "scheduler" in roles
+    worker = worker_name(settings)
+    lease = timedelta(seconds=settings.lease_seconds)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
     from bot.digest.llm import make_summarizer
 
-    store = await open_store(settings.database_path)
+    store = await open_store(settings.database)
     try:
         added = await store.sync_config_sources(settings.sources)
         if added:
             log.info("new sources from SOURCES: %s", ", ".join(added))
         from bot.embeddings.factory import make_embedder
 
-        embedder = make_embedder(settings)
+        # Digests group by meaning wherever they are made (the bot, the scheduler); a
+        # poller alone makes none. Embedding stored posts is the scheduler's upkeep.
+        embedder = make_embedder(settings) if as_bot or as_scheduler else None
         svc = BotServices(
             settings=settings,
             store=store,
@@ -168,38 +271,49 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
             summarizer=make_summarizer(settings, store, embedder=embedder),
             embedder=embedder,
         )
-        app = build_application(svc)
-        if not await initialize_when_reachable(app, stop):
-            return  # asked to stop before the Bot API ever answered
+        app = build_application(svc) if as_bot or as_scheduler else None
+        if app is not None:
+            if not await initialize_when_reachable(app, stop):
+                return  # asked to stop before the Bot API ever answered
+            if as_scheduler:  # by lease even alone: a second process never sends twice
+                use_scheduler_lease(app, worker, lease)
+            else:
+                without_daily_digests(app)
         async with make_http_client() as client:
             poller = Poller(
                 store,
                 PreviewFetcher(client, settings.tme_url),
                 interval=timedelta(seconds=settings.poll_interval_seconds),
                 backfill=settings.backfill_posts,
+                worker=worker,
+                lease=lease,
             )
-            await start_bot(app, settings)
+            if app is not None and as_bot:
+                await start_bot(app, settings)
+            elif app is not None:
+                await start_scheduler(app)
             log.info(
-                "wirebrief is running: %d topics, summariser %s",
-                len(svc.topics),
-                svc.summarizer_name,
-            )
-            polling = asyncio.create_task(poller.run(stop), name="poller")
-            embedding = asyncio.create_task(_embed_in_background(svc, stop), name="embedder")
-            assert app.job_queue is not None
-            app.job_queue.run_repeating(
-                prune_cache, interval=CACHE_PRUNE_EVERY, first=60.0, name="prune-llm-cache"
-            )
+                "wirebrief is running (%s as %s): %d topics, summariser %s",
+                ", ".join(sorted(roles)), worker, len(svc.topics), svc.summarizer_name,
+            )  # fmt: skip
+            tasks = []
+            if as_poller:
+                tasks.append(asyncio.create_task(poller.run(stop), name="poller"))
+            if as_scheduler:
+                tasks.append(asyncio.create_task(_embed_in_background(svc, stop), name="embedder"))
+                assert app is not None and app.job_queue is not None
+                app.job_queue.run_repeating(
+                    prune_cache, interval=CACHE_PRUNE_EVERY, first=60.0, name="prune-llm-cache"
+                )
             try:
                 await stop.wait()
             finally:
                 log.info("stopping")
                 stop.set()
-                # Together, not one after the other: both fit in the same grace period.
+                # Together, not one after the other: all fit in the same grace period.
                 await asyncio.gather(
-                    stop_bot(app),
-                    finish(polling, STOP_GRACE_SECONDS),
-                    finish(embedding, STOP_GRACE_SECONDS),
+                    *([stop_bot(app)] if app is not None else []),
+                    *(finish(task, STOP_GRACE_SECONDS) for task in tasks),
                 )
                 if svc.embedder is not None:
                     await svc.embedder.close()
@@ -208,6 +322,14 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.remove_signal_handler(sig)
+
+
+async def start_scheduler(app: Application) -> None:  # type: ignore[type-arg]
+    """A scheduler without the bot: the job queue and the Bot API for sending, but no
+    getUpdates (Telegram allows one long-poller per token: the bot process)."""
+    await app.initialize()
+    await on_startup(app)
+    await app.start()
 
 
 async def _embed_in_background(svc: BotServices, stop: asyncio.Event) -> None:

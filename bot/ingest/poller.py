@@ -43,6 +43,9 @@ a server sending a byte every few seconds would otherwise hold a poll forever.""
 MAX_PAGE_BYTES = 4 * 1024 * 1024
 """A preview page is about 150 KB; a body (decompressed) larger than this is not one."""
 READ_LIMIT = 64 * 1024
+CLAIM_BATCH = 8
+"""Sources one leasing worker holds at once: twice the fetcher's concurrency keeps it busy
+(its pace to t.me is the limit) and leaves the rest to the other workers."""
 
 
 class TransientFetchError(WirebriefError):
@@ -272,12 +275,20 @@ class Poller:
         interval: timedelta = timedelta(minutes=5),
         backfill: int = 100,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        worker: str | None = None,
+        lease: timedelta | None = None,
+        claim_batch: int = CLAIM_BATCH,
     ) -> None:
         self.store = store
         self.fetcher = fetcher
         self.interval = interval
         self.backfill = backfill
         self.clock = clock
+        self.worker = worker
+        """With `lease`: this worker's name in the sources' leases. Several pollers then
+        share one database, each source polled by one of them at a time."""
+        self.lease = lease
+        self.claim_batch = claim_batch
         self._held: dict[int, float] = {}
 
     async def poll_once(self, sources: list[Source] | None = None) -> list[PollOutcome]:
@@ -317,12 +328,23 @@ class Poller:
         when it is due, so a source whose server stalls delays no other source (and a
         failing source never stops the loop)."""
         running: dict[int, asyncio.Task[None]] = {}
+        if self.lease is not None:
+            # Renew well within the lease: a live worker's sources are never taken from it.
+            tick = min(tick, self.lease.total_seconds() / 3)
         try:
             while not stop.is_set():
                 try:
+                    for lost in await self._renew(list(running)):
+                        # Another worker holds it now (this one was stalled past its lease):
+                        # stop, so the source is polled by one worker at a time.
+                        if (task := running.get(lost)) is not None:
+                            log.warning("lost the lease on source %d; its poll stops", lost)
+                            task.cancel()
                     held = {sid for sid, until in self._held.items() if until > time.monotonic()}
-                    for source in await self.store.due_sources(self.clock()):
+                    for source in await self._due(len(running)):
                         if source.id in held or source.id in running:
+                            if source.id not in running:
+                                await self._release(source)
                             continue
                         task = asyncio.create_task(
                             self._poll_and_log(source), name=f"poll @{source.username}"
@@ -339,10 +361,37 @@ class Poller:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
 
+    async def _due(self, running: int) -> list[Source]:
+        """The due sources; with a lease, those this worker could claim (a few at a time,
+        so the other workers get their share)."""
+        now = self.clock()
+        if self.lease is None or self.worker is None:
+            return await self.store.due_sources(now)
+        room = self.claim_batch - running
+        if room <= 0:
+            return []
+        return await self.store.claim_due_sources(self.worker, now, now + self.lease, room)
+
+    async def _renew(self, source_ids: list[int]) -> set[int]:
+        """Renew this worker's leases on the sources it is polling; those it lost."""
+        if self.lease is None or self.worker is None or not source_ids:
+            return set()
+        until = self.clock() + self.lease
+        kept = await self.store.renew_source_leases(self.worker, source_ids, until)
+        return set(source_ids) - kept
+
+    async def _release(self, source: Source) -> None:
+        if self.lease is not None and self.worker is not None:
+            await self.store.release_source(source.id, self.worker)
+
     async def _poll_and_log(self, source: Source) -> None:
-        """A task's body: the poll, then its one log line."""
-        outcome = await self._poll_safely(source)
-        log.info("poll %s", outcome.line())
+        """A task's body: the poll, then its one log line; then the source's lease is free."""
+        try:
+            outcome = await self._poll_safely(source)
+            log.info("poll %s", outcome.line())
+        finally:
+            with contextlib.suppress(Exception):  # unreleased, it expires by itself
+                await self._release(source)
 
     async def poll_source(self, source: Source) -> PollOutcome:
         assert source.username is not None

@@ -1,13 +1,16 @@
-"""The only code that speaks SQL: a narrow async interface over one SQLite file."""
+"""The only code that speaks SQL: a narrow async interface over one SQLite file, or a
+PostgreSQL database (`open_store("postgresql://…")`) that several workers share."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from bot.errors import StoreError
 from bot.models import Channel
-from bot.store.base import Database
+from bot.store.base import Backend, Database, is_postgres_url
 from bot.store.chat import ChatStore, CitedChange, DigestPage, Subscription
 from bot.store.embeddings import EmbeddingsStore, PendingPost, StoredVector, VectorRow
+from bot.store.leases import LeasesStore
 from bot.store.llm import LLMStore
 from bot.store.posts import PostsStore, UpsertResult
 from bot.store.sources import SourcesStore
@@ -27,21 +30,31 @@ __all__ = [
 ]
 
 
-class Store(PostsStore, SourcesStore, ChatStore, LLMStore, EmbeddingsStore, TelegraphStore):
+class Store(
+    PostsStore, SourcesStore, LeasesStore, ChatStore, LLMStore, EmbeddingsStore, TelegraphStore
+):
     """Everything wirebrief keeps: channels, posts, edits (and more as features arrive)."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Backend) -> None:
         self.db = db
         self._channels: dict[int, Channel] = {}
 
     @property
     def path(self) -> Path:
+        """The SQLite file (for backups and file checks); a server database has none."""
+        if not isinstance(self.db, Database):
+            raise StoreError(f"{self.db.location} is a server database, not a file")
         return self.db.path
 
     async def close(self) -> None:
         await self.db.close()
 
 
-async def open_store(path: Path | str, create: bool = True) -> Store:
-    """Open (creating, unless `create` is False, and migrating as needed) the database."""
-    return Store(await Database.open(path, create=create))
+async def open_store(target: Path | str, create: bool = True) -> Store:
+    """Open (creating, unless `create` is False, and migrating as needed) the database:
+    a SQLite file at a path, or PostgreSQL at a `postgresql://` URL."""
+    if is_postgres_url(target):
+        from bot.store.postgres import PostgresDatabase  # psycopg only when it is used
+
+        return Store(await PostgresDatabase.open(str(target), create=create))
+    return Store(await Database.open(target, create=create))

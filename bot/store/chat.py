@@ -7,7 +7,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.store.base import Database, from_unix, to_unix
+from bot.store.base import Backend, from_unix, to_unix
+
+IS_DELETED = "CASE WHEN deleted_at IS NULL THEN 0 ELSE 1 END"
+"""A post's deletion as the 0 or 1 the integer columns keep (PostgreSQL has no implicit
+boolean to integer)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,9 +51,9 @@ class CitedChange:
 
 
 class ChatStore:
-    """Mixin over `Database` for the bot's promises to chats."""
+    """Mixin over `Backend` for the bot's promises to chats."""
 
-    db: Database
+    db: Backend
 
     async def subscribe(
         self, chat_id: int, topic: str, time_of_day: str, origin: str = "chat",
@@ -61,11 +65,10 @@ class ChatStore:
         """
         created = to_unix(now) if now else int(time.time())
         async with self.db.transaction() as conn:
-            async with conn.execute(
+            row = await conn.fetchone(
                 "SELECT active FROM subscriptions WHERE chat_id = ? AND topic = ?",
                 (chat_id, topic),
-            ) as cur:
-                row = await cur.fetchone()
+            )
             if row is not None:
                 await conn.execute(
                     "UPDATE subscriptions SET time_of_day = ?, active = 1, created_at = ? "
@@ -85,33 +88,39 @@ class ChatStore:
     ) -> bool:
         """DIGEST_CHAT_IDS at start-up: add what is missing, never undo a chat's choice."""
         async with self.db.transaction() as conn:
-            cur = await conn.execute(
+            added = await conn.execute(
                 "INSERT INTO subscriptions (chat_id, topic, time_of_day, origin, created_at) "
                 "VALUES (?, ?, ?, 'config', ?) ON CONFLICT (chat_id, topic) DO NOTHING",
                 (chat_id, topic, time_of_day, to_unix(now)),
             )
-            return cur.rowcount > 0
+            return added > 0
 
     async def unsubscribe(self, chat_id: int, topic: str) -> bool:
         """Turn a daily digest off; the row stays so a restart does not turn it back on."""
         async with self.db.transaction() as conn:
-            cur = await conn.execute(
+            changed = await conn.execute(
                 "UPDATE subscriptions SET active = 0 WHERE chat_id = ? AND topic = ? "
                 "AND active = 1",
                 (chat_id, topic),
             )
-            return cur.rowcount > 0
+            return changed > 0
 
     async def move_chat(self, old_chat_id: int, new_chat_id: int) -> None:
         """A group became a supergroup: its subscriptions and history follow it."""
+        # UPDATE OR IGNORE, spelled for both backends: a row the new chat already has
+        # (the same topic, the same post) stays with the old id.
         async with self.db.transaction() as conn:
             await conn.execute(
-                "UPDATE OR IGNORE subscriptions SET chat_id = ? WHERE chat_id = ?",
-                (new_chat_id, old_chat_id),
+                "UPDATE subscriptions SET chat_id = ? WHERE chat_id = ? AND NOT EXISTS "
+                "(SELECT 1 FROM subscriptions n WHERE n.chat_id = ? "
+                "AND n.topic = subscriptions.topic)",
+                (new_chat_id, old_chat_id, new_chat_id),
             )
             await conn.execute(
-                "UPDATE OR IGNORE cited_posts SET chat_id = ? WHERE chat_id = ?",
-                (new_chat_id, old_chat_id),
+                "UPDATE cited_posts SET chat_id = ? WHERE chat_id = ? AND NOT EXISTS "
+                "(SELECT 1 FROM cited_posts n WHERE n.chat_id = ? "
+                "AND n.post_id = cited_posts.post_id)",
+                (new_chat_id, old_chat_id, new_chat_id),
             )
 
     async def subscriptions(self, chat_id: int | None = None) -> list[Subscription]:
@@ -124,10 +133,7 @@ class ChatStore:
         if chat_id is not None:
             sql += " AND chat_id = ?"
             params = (chat_id,)
-        async with self.db.conn.execute(
-            sql + " ORDER BY chat_id, time_of_day, topic", params
-        ) as cur:
-            rows = await cur.fetchall()
+        rows = await self.db.fetchall(sql + " ORDER BY chat_id, time_of_day, topic", params)
         return [
             Subscription(r["id"], r["chat_id"], r["topic"], r["time_of_day"], r["origin"],
                          from_unix(r["last_sent_at"]), from_unix(r["created_at"]))  # type: ignore[arg-type]
@@ -155,17 +161,15 @@ class ChatStore:
     ) -> int:
         """Remember a digest a chat received and the text of every post it cited."""
         async with self.db.transaction() as conn:
-            cur = await conn.execute(
+            digest_id = await conn.insert(
                 "INSERT INTO digests_sent (chat_id, topic, kind, since, until, summarizer, "
                 "items, sent_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (chat_id, topic, kind, to_unix(since), to_unix(until), summarizer, items,
                  to_unix(sent_at)),
             )  # fmt: skip
-            digest_id = cur.lastrowid
-            assert digest_id is not None
             await conn.executemany(
                 "INSERT INTO cited_posts (chat_id, post_id, digest_id, seen_text, seen_deleted) "
-                "SELECT ?, id, ?, text, deleted_at IS NOT NULL FROM posts WHERE id = ? "
+                f"SELECT ?, id, ?, text, {IS_DELETED} FROM posts WHERE id = ? "
                 "ON CONFLICT (chat_id, post_id) DO UPDATE SET digest_id = excluded.digest_id, "
                 "seen_text = excluded.seen_text, seen_deleted = excluded.seen_deleted",
                 [(chat_id, digest_id, post_id) for post_id in set(cited_post_ids)],
@@ -173,21 +177,20 @@ class ChatStore:
         return digest_id
 
     async def cited_post_ids(self, chat_id: int) -> set[int]:
-        async with self.db.conn.execute(
+        rows = await self.db.fetchall(
             "SELECT post_id FROM cited_posts WHERE chat_id = ?", (chat_id,)
-        ) as cur:
-            return {row[0] for row in await cur.fetchall()}
+        )
+        return {row[0] for row in rows}
 
     async def cited_changes(self, chat_id: int) -> list[CitedChange]:
         """Posts this chat received whose text changed or that were deleted since."""
-        async with self.db.conn.execute(
+        rows = await self.db.fetchall(
             "SELECT c.post_id, c.seen_text, p.text, p.deleted_at IS NOT NULL AS deleted, "
             "c.seen_deleted FROM cited_posts c JOIN posts p ON p.id = c.post_id "
             "WHERE c.chat_id = ? AND ((p.deleted_at IS NOT NULL AND c.seen_deleted = 0) "
             "OR (p.deleted_at IS NULL AND p.text <> c.seen_text))",
             (chat_id,),
-        ) as cur:
-            rows = await cur.fetchall()
+        )
         return [CitedChange(r["post_id"], r["seen_text"], bool(r["deleted"])) for r in rows]
 
     async def acknowledge_changes(self, chat_id: int, post_ids: Sequence[int]) -> None:
@@ -195,16 +198,15 @@ class ChatStore:
         async with self.db.transaction() as conn:
             await conn.executemany(
                 "UPDATE cited_posts SET seen_text = (SELECT text FROM posts WHERE id = ?), "
-                "seen_deleted = (SELECT deleted_at IS NOT NULL FROM posts WHERE id = ?) "
+                f"seen_deleted = (SELECT {IS_DELETED} FROM posts WHERE id = ?) "
                 "WHERE chat_id = ? AND post_id = ?",
                 [(pid, pid, chat_id, pid) for pid in post_ids],
             )
 
     async def last_digest_at(self, chat_id: int) -> datetime | None:
-        async with self.db.conn.execute(
+        row = await self.db.fetchone(
             "SELECT max(sent_at) FROM digests_sent WHERE chat_id = ?", (chat_id,)
-        ) as cur:
-            row = await cur.fetchone()
+        )
         return from_unix(row[0]) if row and row[0] is not None else None
 
     # ----- "More" pages ---------------------------------------------------------------
@@ -215,14 +217,12 @@ class ChatStore:
     ) -> int:  # fmt: skip
         """Remember the next page of a digest; its id goes into the button."""
         async with self.db.transaction() as conn:
-            cur = await conn.execute(
+            return await conn.insert(
                 "INSERT INTO digest_pages (chat_id, topic, query, since, until, shown, "
                 "page_size, exclude_seen, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (chat_id, topic, query, to_unix(since), to_unix(until), shown, page_size,
                  int(exclude_seen), to_unix(now)),
             )  # fmt: skip
-            assert cur.lastrowid is not None
-            return cur.lastrowid
 
     async def take_digest_page(
         self, page_id: int, chat_id: int, now: datetime
@@ -230,19 +230,18 @@ class ChatStore:
         """The page behind a pressed button, once: None if it is unknown, of another chat,
         or already taken (a double press)."""
         async with self.db.transaction() as conn:
-            cur = await conn.execute(
+            taken = await conn.execute(
                 "UPDATE digest_pages SET used_at = ? WHERE id = ? AND chat_id = ? "
                 "AND used_at IS NULL",
                 (to_unix(now), page_id, chat_id),
             )
-            if cur.rowcount == 0:
+            if taken == 0:
                 return None
-            async with conn.execute(
+            r = await conn.fetchone(
                 "SELECT id, chat_id, topic, query, since, until, shown, page_size, "
                 "exclude_seen, created_at FROM digest_pages WHERE id = ?",
                 (page_id,),
-            ) as rows:
-                r = await rows.fetchone()
+            )
         assert r is not None
         return DigestPage(
             r["id"], r["chat_id"], r["topic"], r["query"], from_unix(r["since"]),  # type: ignore[arg-type]
@@ -258,7 +257,6 @@ class ChatStore:
     async def prune_digest_pages(self, before: datetime) -> int:
         """Forget pages made before `before`: their buttons then say they expired."""
         async with self.db.transaction() as conn:
-            cur = await conn.execute(
+            return await conn.execute(
                 "DELETE FROM digest_pages WHERE created_at < ?", (to_unix(before),)
             )
-            return cur.rowcount

@@ -10,7 +10,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bot.store.base import Database
+from bot.store.base import Backend
 
 SQLITE_MAX_VARS = 900
 
@@ -44,9 +44,9 @@ class VectorRow:
 
 
 class EmbeddingsStore:
-    """Mixin over `Database`: the post_embeddings table."""
+    """Mixin over `Backend`: the post_embeddings table."""
 
-    db: Database
+    db: Backend
 
     async def vectors_of(self, post_ids: Sequence[int], model: str) -> dict[int, StoredVector]:
         """The stored vectors of these posts made by `model` (others are left out)."""
@@ -55,7 +55,7 @@ class EmbeddingsStore:
         for start in range(0, len(ids), SQLITE_MAX_VARS):
             chunk = ids[start : start + SQLITE_MAX_VARS]
             marks = ",".join("?" * len(chunk))
-            rows = await self.db.conn.execute_fetchall(
+            rows = await self.db.fetchall(
                 f"SELECT post_id, model, dim, vector FROM post_embeddings "
                 f"WHERE model = ? AND post_id IN ({marks})",
                 (model, *chunk),
@@ -68,7 +68,7 @@ class EmbeddingsStore:
         self, model: str, after_id: int = 0, limit: int = 256
     ) -> list[PendingPost]:
         """Posts with text but no vector of `model`, by id: a resumable backfill order."""
-        rows = await self.db.conn.execute_fetchall(
+        rows = await self.db.fetchall(
             "SELECT p.id, p.channel_id, p.text FROM posts p "
             "LEFT JOIN post_embeddings e ON e.post_id = p.id AND e.model = ? "
             "WHERE p.id > ? AND e.post_id IS NULL AND p.deleted_at IS NULL AND p.text <> '' "
@@ -78,7 +78,7 @@ class EmbeddingsStore:
         return [PendingPost(row[0], row[1], row[2]) for row in rows]
 
     async def count_posts_to_embed(self, model: str) -> int:
-        rows = await self.db.conn.execute_fetchall(
+        rows = await self.db.fetchall(
             "SELECT count(*) FROM posts p "
             "LEFT JOIN post_embeddings e ON e.post_id = p.id AND e.model = ? "
             "WHERE e.post_id IS NULL AND p.deleted_at IS NULL AND p.text <> ''",
@@ -98,7 +98,7 @@ class EmbeddingsStore:
         stored = 0
         async with self.db.transaction() as conn:
             for row in vectors:
-                cur = await conn.execute(
+                stored += await conn.execute(
                     "INSERT INTO post_embeddings (post_id, model, dim, vector, created_at) "
                     "SELECT id, ?, ?, ?, ? FROM posts WHERE id = ? AND text = ? "
                     "ON CONFLICT (post_id) DO UPDATE SET model = excluded.model, "
@@ -106,7 +106,6 @@ class EmbeddingsStore:
                     "created_at = excluded.created_at",
                     (model, row.dim, row.blob, now, row.post_id, row.text),
                 )
-                stored += cur.rowcount
         return stored
 
     async def recent_texts(
@@ -116,9 +115,9 @@ class EmbeddingsStore:
         from (a channel's signature shows in most of its posts, whatever the window)."""
         found: dict[int, list[str]] = {}
         for channel_id in dict.fromkeys(channel_ids):
-            rows = await self.db.conn.execute_fetchall(
-                # Newest by message id: the (channel_id, message_id) index gives them in
-                # order; by date, every post of the channel would be read and sorted.
+            # Newest by message id: the (channel_id, message_id) index gives them in
+            # order; by date, every post of the channel would be read and sorted.
+            rows = await self.db.fetchall(
                 "SELECT text FROM posts WHERE channel_id = ? AND deleted_at IS NULL "
                 "ORDER BY message_id DESC LIMIT ?",
                 (channel_id, per_channel),
@@ -132,7 +131,7 @@ class EmbeddingsStore:
         found: dict[int, int] = {}
         for channel_id in dict.fromkeys(channel_ids):
             rows = list(
-                await self.db.conn.execute_fetchall(
+                await self.db.fetchall(
                     "SELECT MAX(message_id) FROM posts WHERE channel_id = ?", (channel_id,)
                 )
             )

@@ -6,7 +6,7 @@ import time
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from bot.store.base import Database, from_unix, to_unix
+from bot.store.base import Backend, from_unix, to_unix
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,17 +36,16 @@ class LLMUsage:
 
 
 class LLMStore:
-    """Mixin over `Database`: the llm_cache and llm_usage tables."""
+    """Mixin over `Backend`: the llm_cache and llm_usage tables."""
 
-    db: Database
+    db: Backend
 
     async def cached_answer(self, key: str) -> CachedAnswer | None:
-        async with self.db.conn.execute(
+        row = await self.db.fetchone(
             "SELECT key, model, answer, tokens_in, tokens_out, created_at FROM llm_cache "
             "WHERE key = ?",
             (key,),
-        ) as cur:
-            row = await cur.fetchone()
+        )
         if row is None:
             return None
         created = from_unix(row["created_at"])
@@ -71,10 +70,9 @@ class LLMStore:
     async def prune_llm_cache(self, before: datetime) -> int:
         """Forget answers cached before `before`; returns how many."""
         async with self.db.transaction() as conn:
-            cur = await conn.execute(
+            return await conn.execute(
                 "DELETE FROM llm_cache WHERE created_at < ?", (to_unix(before),)
             )
-            return cur.rowcount
 
     async def record_llm_usage(
         self, day: date, tokens_in: int, tokens_out: int, calls: int = 1
@@ -90,10 +88,9 @@ class LLMStore:
             )
 
     async def llm_tokens_on(self, day: date) -> LLMUsage:
-        async with self.db.conn.execute(
+        row = await self.db.fetchone(
             "SELECT tokens_in, tokens_out, calls FROM llm_usage WHERE day = ?", (day.isoformat(),)
-        ) as cur:
-            row = await cur.fetchone()
+        )
         if row is None:
             return LLMUsage(day)
         return LLMUsage(day, row["tokens_in"], row["tokens_out"], row["calls"])

@@ -8,8 +8,6 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-import aiosqlite
-
 from bot.models import (
     MAX_POST_TEXT_CHARS,
     Channel,
@@ -19,12 +17,15 @@ from bot.models import (
     Post,
     capped_text,
 )
-from bot.store.base import Database, from_unix, to_unix
+from bot.store.base import Backend, Conn, Row, from_unix, to_unix
+from bot.store.fts import to_tsquery
 
 POST_COLUMNS = (
     "p.id, p.channel_id, p.message_id, p.date, p.text, p.views, p.edit_date, "
     "p.forwarded_from, p.media_kind, p.edited"
 )
+PG_MATCH = "p.id IN (SELECT post_id FROM post_search WHERE tokens @@ CAST(? AS tsquery))"
+"""PostgreSQL's spelling of "matches the FTS query" (the query made by `to_tsquery`)."""
 SQLITE_MAX_VARS = 900
 DATE_DRIVEN_MAX_SPAN = timedelta(days=8)
 """Up to this window length (a daily or weekly digest) a topic's posts are found by date
@@ -63,16 +64,18 @@ def _chunks(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
 
 
 class PostsStore:
-    """Mixin over `Database`: everything about channels and posts."""
+    """Mixin over `Backend`: everything about channels and posts."""
 
-    db: Database
+    db: Backend
     _channels: dict[int, Channel]
 
     # ----- channels -------------------------------------------------------------------
 
-    async def _load_channels(self) -> None:
-        async with self.db.conn.execute("SELECT id, peer_id, username, title FROM channels") as cur:
-            rows = await cur.fetchall()
+    async def _load_channels(self, conn: Conn | None = None) -> None:
+        """Read the channels again; inside a transaction with its `conn`, so that another
+        process's new channel is seen before this one decides to create it."""
+        sql = "SELECT id, peer_id, username, title FROM channels"
+        rows = await (conn or self.db).fetchall(sql)
         self._channels = {
             row["id"]: Channel(row["id"], row["peer_id"], row["username"], row["title"])
             for row in rows
@@ -104,7 +107,7 @@ class PostsStore:
         await self._load_channels()
         return self._find_channel(ChannelRef(username=username))[1]
 
-    async def _resolve_channel(self, conn: aiosqlite.Connection, ref: ChannelRef) -> Channel:
+    async def _resolve_channel(self, conn: Conn, ref: ChannelRef) -> Channel:
         """The channel row for `ref`, created or completed with what `ref` adds.
 
         Must run inside a transaction. When the username now belongs to a different numeric
@@ -128,12 +131,11 @@ class PostsStore:
             by_name = None
         found = by_peer or by_name
         if found is None:
-            cur = await conn.execute(
+            new_id = await conn.insert(
                 "INSERT INTO channels (peer_id, username, title, created_at) VALUES (?, ?, ?, ?)",
                 (ref.peer_id, ref.username, ref.title, now),
             )
-            assert cur.lastrowid is not None
-            channel = Channel(cur.lastrowid, ref.peer_id, ref.username, ref.title)
+            channel = Channel(new_id, ref.peer_id, ref.username, ref.title)
             self._channels[channel.id] = channel
             return channel
         username = ref.username or found.username
@@ -153,25 +155,29 @@ class PostsStore:
             self._channels[merged.id] = merged
         return merged
 
-    async def _merge_channels(
-        self, conn: aiosqlite.Connection, keep: Channel, gone: Channel
-    ) -> None:
+    async def _merge_channels(self, conn: Conn, keep: Channel, gone: Channel) -> None:
         """Move `gone`'s posts and sources to `keep`; a post stored under both stays once
         (the copy under `keep`), so no story counts one channel twice."""
+        # What UPDATE OR IGNORE does in SQLite, spelled so PostgreSQL runs it too: rows
+        # that would collide with one of `keep`'s stay behind (and are deleted next).
         await conn.execute(
-            "UPDATE OR IGNORE posts SET channel_id = ? WHERE channel_id = ?", (keep.id, gone.id)
+            "UPDATE posts SET channel_id = ? WHERE channel_id = ? AND NOT EXISTS "
+            "(SELECT 1 FROM posts k WHERE k.channel_id = ? AND k.message_id = posts.message_id)",
+            (keep.id, gone.id, keep.id),
         )
         await conn.execute("DELETE FROM posts WHERE channel_id = ?", (gone.id,))
         await conn.execute(
-            "UPDATE OR IGNORE sources SET channel_id = ? WHERE channel_id = ?", (keep.id, gone.id)
+            "UPDATE sources SET channel_id = ? WHERE channel_id = ? AND NOT EXISTS "
+            "(SELECT 1 FROM sources k WHERE k.channel_id = ?)",
+            (keep.id, gone.id, keep.id),
         )
         await conn.execute("UPDATE sources SET channel_id = NULL WHERE channel_id = ?", (gone.id,))
         await conn.execute("DELETE FROM channels WHERE id = ?", (gone.id,))
         self._channels.pop(gone.id, None)
 
     async def ensure_channel(self, ref: ChannelRef) -> Channel:
-        await self._load_channels()
         async with self.db.transaction() as conn:
+            await self._load_channels(conn)
             return await self._resolve_channel(conn, ref)
 
     # ----- writing posts --------------------------------------------------------------
@@ -186,7 +192,6 @@ class PostsStore:
         if not posts:
             return result
         now = int(time.time())
-        await self._load_channels()
         # Every way in (web pages, updates, imports) is capped here as well as at its edge.
         posts = [
             post
@@ -195,6 +200,7 @@ class PostsStore:
             for post in posts
         ]
         async with self.db.transaction() as conn:
+            await self._load_channels(conn)
             by_channel: dict[int, dict[int, IncomingPost]] = {}
             for post in posts:
                 channel = await self._resolve_channel(conn, post.channel)
@@ -203,6 +209,7 @@ class PostsStore:
             for channel_id, incoming in by_channel.items():
                 existing = await self._existing(conn, channel_id, list(incoming))
                 inserts, edits, refreshes = [], [], []
+                edited: list[int] = []
                 for message_id, post in incoming.items():
                     row = existing.get(message_id)
                     if row is None:
@@ -212,6 +219,7 @@ class PostsStore:
                     meta = self._meta(post, row)
                     if text_changed:
                         edits.append((post.text, now, *meta, row["id"]))
+                        edited.append(message_id)
                     elif meta != self._meta_of_row(row) or row["deleted_at"] is not None:
                         refreshes.append((now, *meta, row["id"]))
                     else:
@@ -236,6 +244,12 @@ class PostsStore:
                         "forwarded_from = ?, media_kind = ?, deleted_at = NULL WHERE id = ?",
                         refreshes,
                     )
+                if inserts or edits:
+                    await conn.index_texts(
+                        channel_id,
+                        [(row[1], row[3]) for row in inserts]
+                        + [(mid, incoming[mid].text) for mid in edited],
+                    )
                 result.inserted += len(inserts)
                 result.edited += len(edits)
                 result.refreshed += len(refreshes)
@@ -259,7 +273,7 @@ class PostsStore:
         )
 
     @staticmethod
-    def _meta(post: IncomingPost, row: aiosqlite.Row) -> tuple[Any, ...]:
+    def _meta(post: IncomingPost, row: Row) -> tuple[Any, ...]:
         """Metadata after merging: a source that does not know a field keeps the stored one."""
         edit_date = row["edit_date"]
         # A web page says only "edited": its marker (edit_date == date) never replaces a
@@ -274,23 +288,20 @@ class PostsStore:
         )
 
     @staticmethod
-    def _meta_of_row(row: aiosqlite.Row) -> tuple[Any, ...]:
+    def _meta_of_row(row: Row) -> tuple[Any, ...]:
         return (row["views"], row["edit_date"], row["forwarded_from"], row["media_kind"])
 
     @staticmethod
-    async def _existing(
-        conn: aiosqlite.Connection, channel_id: int, message_ids: list[int]
-    ) -> dict[int, aiosqlite.Row]:
-        found: dict[int, aiosqlite.Row] = {}
+    async def _existing(conn: Conn, channel_id: int, message_ids: list[int]) -> dict[int, Row]:
+        found: dict[int, Row] = {}
         for chunk in _chunks(message_ids, SQLITE_MAX_VARS):
             marks = ",".join("?" * len(chunk))
-            async with conn.execute(
+            for row in await conn.fetchall(
                 "SELECT id, message_id, text, views, edit_date, forwarded_from, media_kind, "
                 f"deleted_at FROM posts WHERE channel_id = ? AND message_id IN ({marks})",
                 (channel_id, *chunk),
-            ) as cur:
-                for row in await cur.fetchall():
-                    found[row["message_id"]] = row
+            ):
+                found[row["message_id"]] = row
         return found
 
     async def mark_deleted(self, channel_id: int, message_ids: Iterable[int]) -> int:
@@ -303,26 +314,25 @@ class PostsStore:
         async with self.db.transaction() as conn:
             for chunk in _chunks(ids, SQLITE_MAX_VARS):
                 marks = ",".join("?" * len(chunk))
-                cur = await conn.execute(
+                changed += await conn.execute(
                     f"UPDATE posts SET deleted_at = ?, updated_at = ? WHERE channel_id = ? "
                     f"AND deleted_at IS NULL AND message_id IN ({marks})",
                     (now, now, channel_id, *chunk),
                 )
-                changed += cur.rowcount
         return changed
 
     async def message_ids_between(self, channel_id: int, low: int, high: int) -> list[int]:
         """Stored, not deleted message ids of a channel in [low, high]."""
-        async with self.db.conn.execute(
+        rows = await self.db.fetchall(
             "SELECT message_id FROM posts WHERE channel_id = ? AND message_id BETWEEN ? AND ? "
             "AND deleted_at IS NULL",
             (channel_id, low, high),
-        ) as cur:
-            return [row[0] for row in await cur.fetchall()]
+        )
+        return [row[0] for row in rows]
 
     # ----- reading posts --------------------------------------------------------------
 
-    async def _posts_from_rows(self, rows: Iterable[aiosqlite.Row]) -> list[Post]:
+    async def _posts_from_rows(self, rows: Iterable[Row]) -> list[Post]:
         posts = []
         for row in rows:
             posts.append(
@@ -355,7 +365,14 @@ class PostsStore:
         if channel_ids:
             where.append(f"p.channel_id IN ({','.join('?' * len(channel_ids))})")
             params.extend(channel_ids)
-        if match is not None and until - since <= DATE_DRIVEN_MAX_SPAN:
+        if match is not None and self.db.kind == "postgresql":
+            # The planner chooses between the date index and the text index by itself.
+            sql = (
+                f"SELECT {POST_COLUMNS} FROM posts p WHERE {' AND '.join(where)} "
+                f"AND {PG_MATCH} ORDER BY p.date, p.id"
+            )
+            params.append(to_tsquery(match))
+        elif match is not None and until - since <= DATE_DRIVEN_MAX_SPAN:
             # A short window: walk its stretch of the date index and keep the posts the FTS
             # query matched (`+` keeps SQLite from driving the join from the match list).
             # Cost grows with the posts of the window, not with the matches in the whole
@@ -380,8 +397,7 @@ class PostsStore:
         if limit is not None:
             sql += " LIMIT ?"
             params.append(limit)
-        rows = await self.db.conn.execute_fetchall(sql, params)  # one trip to the thread
-        return await self._posts_from_rows(rows)
+        return await self._posts_from_rows(await self.db.fetchall(sql, params))
 
     async def search(
         self,
@@ -391,8 +407,9 @@ class PostsStore:
         limit: int = 20,
     ) -> list[Post]:
         """Posts matching an FTS query, newest first."""
-        where = ["posts_fts MATCH ?", "p.deleted_at IS NULL"]
-        params: list[Any] = [match]
+        postgres = self.db.kind == "postgresql"
+        where = [PG_MATCH if postgres else "posts_fts MATCH ?", "p.deleted_at IS NULL"]
+        params: list[Any] = [to_tsquery(match) if postgres else match]
         if since is not None:
             where.append("p.date >= ?")
             params.append(to_unix(since))
@@ -400,13 +417,12 @@ class PostsStore:
             where.append("p.date < ?")
             params.append(to_unix(until))
         params.append(limit)
+        source = "posts p" if postgres else "posts_fts f JOIN posts p ON p.id = f.rowid"
         sql = (
-            f"SELECT {POST_COLUMNS} FROM posts_fts f JOIN posts p ON p.id = f.rowid "
+            f"SELECT {POST_COLUMNS} FROM {source} "
             f"WHERE {' AND '.join(where)} ORDER BY p.date DESC, p.id DESC LIMIT ?"
         )
-        async with self.db.conn.execute(sql, params) as cur:
-            rows = await cur.fetchall()
-        return await self._posts_from_rows(rows)
+        return await self._posts_from_rows(await self.db.fetchall(sql, params))
 
     async def latest_post(
         self, match: str | None = None, before: datetime | None = None
@@ -419,9 +435,7 @@ class PostsStore:
                 sql += " AND p.date < ?"
                 params.append(to_unix(before))
             sql += " ORDER BY p.date DESC LIMIT 1"
-            async with self.db.conn.execute(sql, params) as cur:
-                rows = await cur.fetchall()
-            posts = await self._posts_from_rows(rows)
+            posts = await self._posts_from_rows(await self.db.fetchall(sql, params))
             return posts[0] if posts else None
         posts = await self.search(match, until=before, limit=1)
         return posts[0] if posts else None
@@ -451,8 +465,7 @@ class PostsStore:
                 f"SELECT {POST_COLUMNS} FROM posts p WHERE {' AND '.join(where)} "
                 "ORDER BY p.date, p.id LIMIT ?"
             )
-            async with self.db.conn.execute(sql, (*params, batch)) as cur:
-                rows = await cur.fetchall()
+            rows = await self.db.fetchall(sql, (*params, batch))
             if not rows:
                 return
             for post in await self._posts_from_rows(rows):
@@ -465,12 +478,11 @@ class PostsStore:
         found: dict[int, list[str]] = {}
         for chunk in _chunks(list(post_ids), SQLITE_MAX_VARS):
             marks = ",".join("?" * len(chunk))
-            async with self.db.conn.execute(
+            for row in await self.db.fetchall(
                 f"SELECT post_id, old_text FROM post_edits WHERE post_id IN ({marks}) ORDER BY id",
                 chunk,
-            ) as cur:
-                for row in await cur.fetchall():
-                    found.setdefault(row["post_id"], []).append(row["old_text"])
+            ):
+                found.setdefault(row["post_id"], []).append(row["old_text"])
         return found
 
     async def posts_by_ids(self, post_ids: Sequence[int]) -> list[Post]:
@@ -478,29 +490,28 @@ class PostsStore:
         found: list[Post] = []
         for chunk in _chunks(list(post_ids), SQLITE_MAX_VARS):
             marks = ",".join("?" * len(chunk))
-            async with self.db.conn.execute(
-                f"SELECT {POST_COLUMNS} FROM posts p WHERE p.id IN ({marks})", chunk
-            ) as cur:
-                found += await self._posts_from_rows(await cur.fetchall())
+            found += await self._posts_from_rows(
+                await self.db.fetchall(
+                    f"SELECT {POST_COLUMNS} FROM posts p WHERE p.id IN ({marks})", chunk
+                )
+            )
         return sorted(found, key=lambda p: (p.date, p.id))
 
     async def get_post(self, channel_id: int, message_id: int) -> Post | None:
-        async with self.db.conn.execute(
+        rows = await self.db.fetchall(
             f"SELECT {POST_COLUMNS} FROM posts p WHERE p.channel_id = ? AND p.message_id = ?",
             (channel_id, message_id),
-        ) as cur:
-            rows = await cur.fetchall()
+        )
         posts = await self._posts_from_rows(rows)
         return posts[0] if posts else None
 
     async def count_posts(self) -> int:
-        async with self.db.conn.execute("SELECT count(*) FROM posts") as cur:
-            row = await cur.fetchone()
+        row = await self.db.fetchone("SELECT count(*) FROM posts")
         return int(row[0]) if row else 0
 
     async def channel_summaries(self) -> list[ChannelSummary]:
         """Every stored channel with its posts, their date range and how they arrive."""
-        rows = await self.db.conn.execute_fetchall(
+        rows = await self.db.fetchall(
             "SELECT c.id, count(p.id) AS n, min(p.date) AS first, max(p.date) AS last, "
             "(SELECT s.kind || ':' || s.enabled FROM sources s WHERE s.channel_id = c.id) "
             "AS source FROM channels c LEFT JOIN posts p ON p.channel_id = c.id "
@@ -524,11 +535,10 @@ class PostsStore:
 
     async def channel_counts(self) -> list[tuple[Channel, int, datetime | None]]:
         """Every channel with its number of posts and its newest post's date."""
-        async with self.db.conn.execute(
+        rows = await self.db.fetchall(
             "SELECT c.id, count(p.id) AS n, max(p.date) AS last FROM channels c "
             "LEFT JOIN posts p ON p.channel_id = c.id GROUP BY c.id"
-        ) as cur:
-            rows = await cur.fetchall()
+        )
         out = []
         for row in rows:
             out.append((await self.channel(row["id"]), int(row["n"]), from_unix(row["last"])))

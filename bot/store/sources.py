@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-import aiosqlite
-
 from bot.models import Source
-from bot.store.base import Database, from_unix, to_unix
+from bot.store.base import Backend, Row, from_unix, to_unix
 
 SOURCE_COLUMNS = (
     "id, username, channel_id, kind, origin, enabled, status, status_reason, cursor, "
@@ -18,7 +17,7 @@ SOURCE_COLUMNS = (
 )
 
 
-def _source(row: aiosqlite.Row) -> Source:
+def _source(row: Row) -> Source:
     return Source(
         id=row["id"],
         username=row["username"],
@@ -42,18 +41,23 @@ def _source(row: aiosqlite.Row) -> Source:
 
 
 class SourcesStore:
-    """Mixin over `Database`: the sources table."""
+    """Mixin over `Backend`: the sources table."""
 
-    db: Database
+    db: Backend
 
-    async def _fetch_sources(self, where: str = "1", params: tuple[Any, ...] = ()) -> list[Source]:
-        async with self.db.conn.execute(
-            f"SELECT {SOURCE_COLUMNS} FROM sources WHERE {where} ORDER BY username, id", params
-        ) as cur:
-            return [_source(row) for row in await cur.fetchall()]
+    async def _fetch_sources(
+        self, where: str = "TRUE", params: tuple[Any, ...] = ()
+    ) -> list[Source]:
+        # NULL usernames first, as SQLite sorts them, on PostgreSQL too.
+        rows = await self.db.fetchall(
+            f"SELECT {SOURCE_COLUMNS} FROM sources WHERE {where} "
+            "ORDER BY username IS NOT NULL, username, id",
+            params,
+        )
+        return [_source(row) for row in rows]
 
     async def sources(self, enabled_only: bool = True) -> list[Source]:
-        return await self._fetch_sources("enabled = 1" if enabled_only else "1")
+        return await self._fetch_sources("enabled = 1" if enabled_only else "TRUE")
 
     async def get_source(self, username: str) -> Source | None:
         found = await self._fetch_sources("username = ?", (username,))
@@ -63,10 +67,7 @@ class SourcesStore:
         """Add (or re-enable) a web preview source; returns it and whether it is new."""
         now = int(time.time())
         async with self.db.transaction() as conn:
-            async with conn.execute(
-                "SELECT enabled FROM sources WHERE username = ?", (username,)
-            ) as cur:
-                row = await cur.fetchone()
+            row = await conn.fetchone("SELECT enabled FROM sources WHERE username = ?", (username,))
             if row is None:
                 await conn.execute(
                     "INSERT INTO sources (username, kind, origin, added_at, next_poll_at) "
@@ -88,10 +89,10 @@ class SourcesStore:
     async def remove_source(self, username: str) -> bool:
         """Stop polling a source; its posts and history stay."""
         async with self.db.transaction() as conn:
-            cur = await conn.execute(
+            changed = await conn.execute(
                 "UPDATE sources SET enabled = 0 WHERE username = ? AND enabled = 1", (username,)
             )
-            return cur.rowcount > 0
+            return changed > 0
 
     async def sync_config_sources(self, usernames: list[str]) -> list[str]:
         """Make sure every configured source exists; returns the ones added now.
@@ -110,11 +111,11 @@ class SourcesStore:
         """A channel whose posts reach the bot through updates becomes a source by itself."""
         now = int(time.time())
         async with self.db.transaction() as conn:
-            async with conn.execute(
-                "SELECT id FROM sources WHERE channel_id = ? OR (username = ? AND ? IS NOT NULL)",
-                (channel_id, username, username),
-            ) as cur:
-                row = await cur.fetchone()
+            # `username = NULL` is never true: a channel without one is found by its id only.
+            row = await conn.fetchone(
+                "SELECT id FROM sources WHERE channel_id = ? OR username = ?",
+                (channel_id, username),
+            )
             if row is None:
                 await conn.execute(
                     "INSERT INTO sources (username, channel_id, kind, origin, added_at, status, "
@@ -141,6 +142,60 @@ class SourcesStore:
             (to_unix(now),),
         )
 
+    # ----- leases: several workers share the sources ---------------------------------
+
+    async def claim_due_sources(
+        self, worker: str, now: datetime, until: datetime, limit: int = 100
+    ) -> list[Source]:
+        """Due web sources that no worker holds, now leased to `worker` until `until`.
+
+        Read and leased in one write transaction, which both backends run one at a time:
+        two workers claiming together never get the same source.
+        """
+        async with self.db.transaction() as conn:
+            rows = await conn.fetchall(
+                "SELECT id FROM sources WHERE enabled = 1 AND kind = 'web' "
+                "AND (next_poll_at IS NULL OR next_poll_at <= ?) "
+                "AND (lease_until IS NULL OR lease_until <= ?) "
+                "ORDER BY next_poll_at, id LIMIT ?",
+                (to_unix(now), to_unix(now), limit),
+            )
+            ids = [int(row[0]) for row in rows]
+            if not ids:
+                return []
+            marks = ",".join("?" * len(ids))
+            await conn.execute(
+                f"UPDATE sources SET leased_by = ?, lease_until = ? WHERE id IN ({marks})",
+                (worker, to_unix(until), *ids),
+            )
+        marks = ",".join("?" * len(ids))
+        return await self._fetch_sources(f"id IN ({marks})", tuple(ids))
+
+    async def renew_source_leases(
+        self, worker: str, source_ids: Sequence[int], until: datetime
+    ) -> set[int]:
+        """Extend `worker`'s leases on these sources; the ids it still held (a source
+        missing from them was taken by another worker after this one's lease ran out)."""
+        if not source_ids:
+            return set()
+        marks = ",".join("?" * len(source_ids))
+        async with self.db.transaction() as conn:
+            rows = await conn.fetchall(
+                f"UPDATE sources SET lease_until = ? WHERE leased_by = ? AND id IN ({marks}) "
+                "RETURNING id",
+                (to_unix(until), worker, *source_ids),
+            )
+        return {int(row[0]) for row in rows}
+
+    async def release_source(self, source_id: int, worker: str) -> None:
+        """The poll is over: the source is free for whichever worker finds it due next."""
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                "UPDATE sources SET leased_by = NULL, lease_until = NULL "
+                "WHERE id = ? AND leased_by = ?",
+                (source_id, worker),
+            )
+
     async def record_poll_success(
         self,
         source_id: int,
@@ -157,14 +212,15 @@ class SourcesStore:
         async with self.db.transaction() as conn:
             await conn.execute(
                 "UPDATE sources SET channel_id = coalesce(?, channel_id), "
-                "cursor = CASE WHEN ? IS NULL THEN cursor "
-                "ELSE max(coalesce(cursor, 0), ?) END, "
+                "cursor = CASE WHEN CAST(? AS BIGINT) IS NULL THEN cursor "
+                "WHEN coalesce(cursor, 0) > ? THEN cursor ELSE ? END, "
                 "resume_before = ?, pending_cursor = ?, "
                 "posts_stored = posts_stored + ?, status = 'ok', status_reason = NULL, "
                 "last_poll_at = ?, last_success_at = ?, consecutive_failures = 0, "
                 "next_poll_at = ? WHERE id = ?",
                 (
                     channel_id,
+                    cursor,
                     cursor,
                     cursor,
                     resume_before,

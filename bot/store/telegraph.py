@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from bot.store.base import Database, from_unix, to_unix
+from bot.store.base import Backend, from_unix, to_unix
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,14 +19,13 @@ class TelegraphAccount:
 class TelegraphStore:
     """Mixin over `Database`: the telegraph_account table."""
 
-    db: Database
+    db: Backend
 
     async def telegraph_account(self) -> TelegraphAccount | None:
-        async with self.db.conn.execute(
+        row = await self.db.fetchone(
             "SELECT short_name, author_name, access_token, created_at FROM telegraph_account "
             "WHERE id = 1"
-        ) as cur:
-            row = await cur.fetchone()
+        )
         if row is None:
             return None
         created = from_unix(row["created_at"])

@@ -260,3 +260,40 @@ async def test_a_database_failure_holds_the_source_back_instead_of_refetching_ea
     fetched = len(tme.requests_for("uniannet"))
     assert await poller.poll_due() == []  # held back, not fetched again at once
     assert len(tme.requests_for("uniannet")) == fetched
+
+
+async def test_a_poller_that_lost_its_lease_stops_that_poll(
+    store: Store, tme: FakeTme, client: httpx.AsyncClient
+) -> None:
+    """A worker stalled past its lease (the other worker then took the source) stops its
+    poll at its next renewal, so a source is never polled by two workers at once."""
+    tme.channel("slow_wire", "Slow Wire", posts=5)
+    tme.fail_next("slow_wire", "slow", times=1, delay=30)
+    source, _ = await store.add_source("slow_wire")
+    fetcher = PreviewFetcher(client, tme.base_url, pacing=0.0, retry=FAST_RETRY)
+    poller = Poller(store, fetcher, worker="A", lease=timedelta(seconds=3))
+    stop = asyncio.Event()
+    running = asyncio.create_task(poller.run(stop))
+    try:
+        for _ in range(100):  # until A holds the source and its poll hangs on the page
+            if tme.requests_for("slow_wire"):
+                break
+            await asyncio.sleep(0.05)
+        # A's lease ran out meanwhile and B claimed the source.
+        async with store.db.transaction() as conn:
+            await conn.execute(
+                "UPDATE sources SET leased_by = 'B', lease_until = ? WHERE id = ?",
+                (int(datetime.now(UTC).timestamp()) + 60, source.id),
+            )
+        for _ in range(60):  # A notices at its next renewal (a third of the lease)
+            if not any(t.get_name() == "poll @slow_wire" for t in asyncio.all_tasks()):
+                break
+            await asyncio.sleep(0.1)
+        assert not any(t.get_name() == "poll @slow_wire" for t in asyncio.all_tasks())
+        again = await store.get_source("slow_wire")
+        assert again is not None and again.cursor is None  # A stored nothing
+    finally:
+        stop.set()
+        await running
+    holder = await store.db.fetchone("SELECT leased_by FROM sources WHERE id = ?", (source.id,))
+    assert holder is not None and holder[0] == "B"  # A's stop did not free B's lease

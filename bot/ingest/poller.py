@@ -29,7 +29,7 @@ import httpx
 from bot.errors import WirebriefError
 from bot.ingest.webpreview import PreviewPage, parse_preview_page
 from bot.models import IncomingPost, Source
-from bot.retry import RetryPolicy, retrying
+from bot.retry import RetryPolicy, retry_after_seconds, retrying
 from bot.store import Store
 
 log = logging.getLogger(__name__)
@@ -170,7 +170,7 @@ class PreviewFetcher:
             return Fetched(
                 response.status_code,
                 response.headers.get("location"),
-                _retry_after(response.headers.get("retry-after", "")),
+                retry_after_seconds(response.headers),
                 text,
             )
 
@@ -232,13 +232,6 @@ def only_channel(page: PreviewPage, username: str) -> PreviewPage:
 def _origin(url: str) -> tuple[str, str]:
     parts = urlsplit(url)
     return parts.scheme.lower(), parts.netloc.lower()
-
-
-def _retry_after(value: str) -> float | None:
-    try:
-        return float(value)
-    except ValueError:
-        return None
 
 
 @dataclass(slots=True)

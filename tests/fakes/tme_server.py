@@ -14,6 +14,7 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 
 from tests.fakes.http_core import Connection, LocalServer, Request
 
@@ -120,6 +121,13 @@ class FakeTme(LocalServer):
                 return True
             if fault.kind == "drop":
                 return False
+            if fault.kind == "429-date":  # Retry-After as an HTTP date, `delay` s from now
+                when = datetime.now(UTC) + timedelta(seconds=fault.delay)
+                await conn.send(
+                    429, b"Too Many Requests", keep_alive=request.keep_alive,
+                    extra_headers={"retry-after": format_datetime(when, usegmt=True)},
+                )  # fmt: skip
+                return True
             if fault.kind == "slow" and not await conn.wait_unless_gone(fault.delay):
                 return False
             if fault.kind == "no_posts":

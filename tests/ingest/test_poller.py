@@ -178,6 +178,20 @@ async def test_no_posts_found_and_500s_are_retried_then_stored_once(
     assert await store.count_posts() == 5
 
 
+async def test_a_429_whose_retry_after_is_a_date_is_waited_out(
+    store: Store, tme: FakeTme, client: httpx.AsyncClient
+) -> None:
+    """Retry-After may be a date (RFC 9110); the poller waits until then, not its own
+    10 ms backoff (the header is read by the same parser as the model's)."""
+    tme.channel("noel_reports", posts=5)
+    await store.add_source("noel_reports")
+    tme.fail_next("noel_reports", "429-date", delay=2.0)
+    line = await poll(make_poller(store, tme, client), store, "noel_reports")
+    assert line == "@noel_reports: ok, 5 new (1 page(s))"
+    asked = [at for path, _, at in tme.requests if path == "/s/noel_reports"]
+    assert len(asked) == 2 and asked[1] - asked[0] >= 0.9  # the date has a 1 s resolution
+
+
 async def test_persistent_errors_are_recorded_with_backoff_and_clear_on_success(
     store: Store, tme: FakeTme, client: httpx.AsyncClient
 ) -> None:

@@ -31,8 +31,8 @@ from bench.common import Context, Row, human, ms, percentile, remove_db
 from bench.data import build_dataset
 from bot.digest.topics import load_topics
 from bot.ingest.importer import import_paths
+from bot.query import match_word_forms
 from bot.store import open_store
-from bot.store.fts import match_word_forms
 
 SEARCHES = ("Минск", "Лукашенко", "граница Польша", "беспилотник*")
 

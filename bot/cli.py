@@ -36,8 +36,8 @@ from bot.ingest.importer import ImportReport, import_paths
 from bot.ingest.imports import find_import_files, read_import_file
 from bot.logs import RedactingFilter, setup_logging
 from bot.models import IncomingPost, Post
+from bot.query import match_word_forms
 from bot.store import Store, open_store
-from bot.store.fts import match_word_forms
 
 ROLES = frozenset({"all", "bot", "poller", "scheduler"})
 """What `wirebrief run --role` may name: the bot's updates, the poller of sources, the

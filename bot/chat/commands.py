@@ -27,14 +27,14 @@ from bot.chat.arguments import (
 from bot.chat.messages import pack_messages
 from bot.chat.services import MORE_PREFIX, PAGE_KEEP, BotServices, Composed
 from bot.config import normalise_username
-from bot.digest.extractive import shorten
 from bot.digest.pipeline import DEFAULT_LIMIT
 from bot.digest.render import anchor, channel_lines, h, search_excerpt, source_lines, when_text
 from bot.digest.topics import Topic, resolve_topic
 from bot.digest.window import Window
 from bot.errors import SpanError, WirebriefError
 from bot.models import Post, Source
-from bot.store.fts import match_word_forms
+from bot.query import match_word_forms
+from bot.words import shorten
 
 log = logging.getLogger(__name__)
 

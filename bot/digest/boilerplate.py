@@ -13,7 +13,7 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 
-from bot.digest.text import WORD_RE
+from bot.words import LETTERS_RE
 
 MIN_POSTS = 8
 """A channel with fewer stored posts than this has no habits to learn yet."""
@@ -34,7 +34,7 @@ def line_key(line: str) -> str:
 
 
 def _words_key(lowered: str) -> str:
-    return " ".join(WORD_RE.findall(lowered)[:MAX_KEY_WORDS])
+    return " ".join(LETTERS_RE.findall(lowered)[:MAX_KEY_WORDS])
 
 
 def learn(texts: Sequence[str]) -> frozenset[str]:
@@ -76,6 +76,6 @@ def strip_boilerplate(text: str, keys: frozenset[str]) -> str:
     ]
     if len(kept) == len(lines):
         return text
-    if not any(WORD_RE.search(line) for line in kept):
+    if not any(LETTERS_RE.search(line) for line in kept):
         return text
     return "\n".join(kept)

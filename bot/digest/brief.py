@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 from typing import Any
 
-from bot.digest.extractive import shorten
 from bot.digest.relevance import CENTRAL
 from bot.digest.render import (
     anchor,
@@ -28,9 +27,10 @@ from bot.digest.render import (
     md_url,
     when_text,
 )
-from bot.digest.text import SENTENCE_END_RE, defang, plural
+from bot.digest.text import SENTENCE_END_RE, defang
 from bot.digest.topics import ALL_SOURCES
 from bot.models import Citation, Digest, DigestItem
+from bot.words import plural, shorten
 
 CONFIRMED = "Confirmed by several channels"
 CLAIMED = "Claimed by one channel"

@@ -9,12 +9,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from bot.digest.extractive import shorten
 from bot.digest.text import clean_text
 from bot.models import Post
+from bot.words import LETTERS_RE, shorten
 
 NUMBER_RE = re.compile(r"\d+(?:[.,]\d+)?")
-WORD_RE = re.compile(r"[^\W_]+")
 SUBSTANTIVE_WORD_CHANGE = 0.15
 
 
@@ -31,8 +30,8 @@ def substantive_change(old: str, new: str) -> bool:
     """True when the edit changes a figure or more than 15% of the words."""
     if sorted(NUMBER_RE.findall(old)) != sorted(NUMBER_RE.findall(new)):
         return True
-    before = set(WORD_RE.findall(clean_text(old).lower()))
-    after = set(WORD_RE.findall(clean_text(new).lower()))
+    before = set(LETTERS_RE.findall(clean_text(old).lower()))
+    after = set(LETTERS_RE.findall(clean_text(new).lower()))
     if not before and not after:
         return False
     changed = len(before ^ after) / max(1, len(before | after))

@@ -18,7 +18,7 @@ from bot.digest.lines import opens_well, stands_alone, without_connective
 from bot.digest.relevance import relevance
 from bot.digest.text import clean_text, features, sentences, strip_symbols
 from bot.models import DigestItem, Post, Story
-from bot.store.fts import fold
+from bot.words import fold, shorten
 
 MAX_ITEM_CHARS = 320
 SHORT_SENTENCE_CHARS = 70
@@ -123,15 +123,6 @@ def _score(sentence: str, position: int, stem_posts: Counter[str], needed: int) 
 
 def _end_sentence(text: str) -> str:
     return text if text[-1:] in ".!?…:;" else text + "."
-
-
-def shorten(text: str, limit: int) -> str:
-    """Cut at a word boundary, marking the cut with an ellipsis."""
-    text = " ".join(text.split())
-    if len(text) <= limit:
-        return text
-    cut = text[: limit - 1].rsplit(" ", 1)[0].rstrip(",;:—–- ")
-    return cut + "…"
 
 
 def summarise_stories(

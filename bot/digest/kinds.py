@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from bot.digest.text import WORD_RE
+from bot.words import LETTERS_RE
 
 ROUNDUP_HEADER_RE = re.compile(
     r"^\W*(?:главное (?:к|за|на) |главные новости|головне (?:за|на|до) |головні новини|"
@@ -29,7 +29,7 @@ def bullets(text: str) -> list[str]:
     return [
         line
         for line in text.splitlines()
-        if BULLET_RE.match(line) and len(WORD_RE.findall(line)) >= MIN_BULLET_WORDS
+        if BULLET_RE.match(line) and len(LETTERS_RE.findall(line)) >= MIN_BULLET_WORDS
     ]
 
 
@@ -65,7 +65,7 @@ NOT_AN_ALERT_RE = re.compile(
 def is_live_alert(text: str) -> bool:
     """A short post whose opening names a threat on the move, with no figures and no
     source: an alert, not a report (a tally has figures; a report says who said so)."""
-    if len(WORD_RE.findall(text)) >= ALERT_MAX_WORDS or NOT_AN_ALERT_RE.search(text):
+    if len(LETTERS_RE.findall(text)) >= ALERT_MAX_WORDS or NOT_AN_ALERT_RE.search(text):
         return False
     first = re.split(r"(?<=[.!?])\s+|\n", text.strip(), maxsplit=1)[0]
     return THREAT_MOVING_RE.search(first) is not None

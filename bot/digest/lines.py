@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from bot.digest.text import WORD_RE
+from bot.words import LETTERS_RE
 
 # Openings that refer back to something said before (ru, uk, be, en), lower-cased.
 _DANGLING_WORDS_TEXT = """
@@ -52,7 +52,7 @@ def stands_alone(sentence: str) -> bool:
     first = text[0]
     if first.isalpha() and first.islower():
         return False  # a fragment: the tail of a sentence cut at a line break
-    words = WORD_RE.findall(text.lower())
+    words = LETTERS_RE.findall(text.lower())
     if len(words) < MIN_WORDS:
         return False
     if words[0] in DANGLING_WORDS:
@@ -67,7 +67,7 @@ def opens_well(sentence: str) -> bool:
     text = sentence.strip().lstrip("«\"“'(")
     if not text or not (text[0].isupper() or text[0].isdigit()):
         return False
-    words = WORD_RE.findall(text.lower())
+    words = LETTERS_RE.findall(text.lower())
     return bool(words) and words[0] not in DANGLING_WORDS
 
 

@@ -40,13 +40,13 @@ from bot.digest.prompting import (
     plan_prompt,
 )
 from bot.digest.summary import ExtractiveSummarizer, Summarizer, SummaryResult
-from bot.digest.text import plural
 from bot.digest.topics import Topic
 from bot.digest.verify import StoryLines, lines_by_story, parse_answer
 from bot.digest.window import Window
 from bot.models import Story
 from bot.retry import RetryPolicy, retry_after_seconds, retrying
 from bot.store.llm import CachedAnswer, LLMUsage
+from bot.words import plural
 
 if TYPE_CHECKING:
     from bot.embeddings.base import Embedder

@@ -26,7 +26,7 @@ from bot.digest.topics import Topic
 from bot.digest.window import Window
 from bot.errors import ConfigError
 from bot.models import Story
-from bot.store.fts import fold
+from bot.words import fold
 
 log = logging.getLogger(__name__)
 

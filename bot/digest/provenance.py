@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bot.digest.text import WORD_RE, clean_text
+from bot.digest.text import clean_text
 from bot.models import Post, Story
+from bot.words import LETTERS_RE
 
 SHINGLE = 4
 COPY_CONTAINMENT = 0.7
@@ -22,7 +23,7 @@ MIN_SHINGLES = 3
 
 
 def shingles(text: str) -> frozenset[tuple[str, ...]]:
-    words = [w.lower() for w in WORD_RE.findall(clean_text(text))]
+    words = [w.lower() for w in LETTERS_RE.findall(clean_text(text))]
     if len(words) < SHINGLE:
         return frozenset([tuple(words)]) if words else frozenset()
     return frozenset(tuple(words[i : i + SHINGLE]) for i in range(len(words) - SHINGLE + 1))

@@ -13,8 +13,8 @@ import re
 from dataclasses import dataclass
 
 from bot.digest.kinds import is_live_alert, is_roundup
-from bot.digest.text import WORD_RE, clean_text, sentences
-from bot.store.fts import fold
+from bot.digest.text import clean_text, sentences
+from bot.words import LETTERS_RE, fold
 
 HEADLINE, LEAD, THROUGHOUT, ROUNDUP, MENTION, ADVERT, NOT_A_REPORT, ALERT = (
     "headline", "lead", "throughout", "round-up", "passing mention", "advert", "not a report",
@@ -81,7 +81,7 @@ def relevance(text: str, focus: re.Pattern[str] | None) -> Relevance:
     if ADVERT_RE.search(text):
         return Relevance(SCORES[ADVERT], ADVERT)
     if focus is None:
-        words = len(WORD_RE.findall(clean_text(text)))
+        words = len(LETTERS_RE.findall(clean_text(text)))
         if words < ALERT_WORDS or is_live_alert(clean_text(text)):
             return Relevance(SCORES[ALERT], ALERT)
         return ABOUT_EVERYTHING

@@ -12,10 +12,10 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, tzinfo
 from typing import Any
 
-from bot.digest.extractive import shorten
 from bot.digest.relevance import CENTRAL
-from bot.digest.text import clean_text, defang, plural, strip_markup
+from bot.digest.text import clean_text, defang, strip_markup
 from bot.models import ChannelSummary, Citation, Digest, DigestItem, FigureReading, Post, Source
+from bot.words import plural, shorten
 
 FORMATS = ("text", "markdown", "html", "json")
 HTML_MAX_LINKS_PER_ITEM = 12

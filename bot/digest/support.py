@@ -15,9 +15,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from bot.digest.dates import dates_named
-from bot.digest.text import WORD_RE, skeleton, stem
+from bot.digest.text import skeleton, stem
 from bot.digest.verify import figures, known_figures
 from bot.models import Story
+from bot.words import LETTERS_RE
 
 MEANING_MIN = 0.82
 """Cosine (multilingual e5) between a line and the closest of its posts below which the line
@@ -70,7 +71,7 @@ def _vocabulary(story: Story) -> tuple[set[str], set[str], str]:
     stems: set[str] = set()
     skeletons: set[str] = set()
     for post in story.posts:
-        for word in WORD_RE.findall(post.text):
+        for word in LETTERS_RE.findall(post.text):
             stems.add(stem(word.lower()))
             skeletons.add(consonants(word))
     text = " ".join(post.text.lower() for post in story.posts)

@@ -13,6 +13,7 @@ import unicodedata
 from dataclasses import dataclass
 
 from bot.digest.tappable import defang_links
+from bot.words import LETTERS_RE
 
 MARKDOWN_LINK_RE = re.compile(r"\[([^\]\n]*)\]\((?:https?://|tg://)[^)\s]*\)")
 # A line that is only a link (a channel's signature): "[Kyiv Wire](https://t.me/…)".
@@ -20,7 +21,6 @@ LINK_ONLY_LINE_RE = re.compile(r"^\W*\[[^\]\n]*\]\([^)\s]*\)\W*$")
 URL_RE = re.compile(r"(?:https?://|www\.|t\.me/)\S+", re.IGNORECASE)
 MENTION_RE = re.compile(r"(?<![\w@])@[A-Za-z][A-Za-z0-9_]{3,31}\b")
 MARKDOWN_MARK_RE = re.compile(r"\*\*|__|~~|\|\||```|`")
-WORD_RE = re.compile(r"[^\W_]+", re.UNICODE)
 SENTENCE_SPLIT_RE = re.compile(r"[.!?…:;—–\-]\s+|[«»\"“”()]")
 SENTENCE_END_RE = re.compile(r"(?<=[.!?…])[\"»”)]*\s+(?=[\"«“(]?[A-ZА-ЯЁІЇЄҐЎ0-9])")
 # Lines that are channel furniture, not news: calls to subscribe, donate, send tips.
@@ -85,11 +85,6 @@ STOP_WORDS = frozenset(_STOP_WORDS_TEXT.split())
 STOP_STEMS = frozenset(w[:STEM_LENGTH] for w in STOP_WORDS if len(w) >= 6)
 
 
-def plural(count: int, word: str, many: str | None = None) -> str:
-    """ "1 post", "3 posts"; `many` for words that do not just take an s ("story")."""
-    return f"{count} {word}" if count == 1 else f"{count} {many or word + 's'}"
-
-
 @functools.lru_cache(maxsize=4096)
 def clean_text(text: str) -> str:
     """A post's words for display: no markdown marks, links, emoji bullets or footers.
@@ -109,7 +104,7 @@ def clean_text(text: str) -> str:
         if _is_footer(line):
             continue
         line = defang(strip_symbols(line))
-        if WORD_RE.search(line):
+        if LETTERS_RE.search(line):
             lines.append(line)
     return "\n".join(lines)
 
@@ -163,7 +158,7 @@ _SYMBOLS = _SymbolTable()
 
 def _is_footer(line: str) -> bool:
     """A short line that only asks readers to subscribe, donate or send news."""
-    return _FOOTER_LOWER_RE.search(line.lower()) is not None and len(WORD_RE.findall(line)) <= 8
+    return _FOOTER_LOWER_RE.search(line.lower()) is not None and len(LETTERS_RE.findall(line)) <= 8
 
 
 def strip_symbols(line: str) -> str:
@@ -243,7 +238,7 @@ def post_features(text: str) -> PostFeatures:
         if "](" in line and LINK_ONLY_LINE_RE.match(line):
             continue
         for sentence in SENTENCE_SPLIT_RE.split(line):
-            for position, word in enumerate(WORD_RE.findall(sentence)):
+            for position, word in enumerate(LETTERS_RE.findall(sentence)):
                 found = words.get(word, _UNKNOWN)
                 if found is _UNKNOWN:
                     found = _word_feature(word)

@@ -9,7 +9,8 @@ from importlib import resources
 from pathlib import Path
 
 from bot.errors import QueryError, TopicError
-from bot.store.fts import Term, fold, match_any, word_form_terms
+from bot.query import Term, match_any, word_form_terms
+from bot.words import fold
 
 ALL_SOURCES = "digest"
 """The name of the all-sources digest (`/digest`, `/subscribe digest`); a reserved name."""

@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 from datetime import UTC
 from typing import Any
 
-from bot.digest.extractive import shorten
 from bot.digest.tappable import remove_links
-from bot.digest.text import MARKDOWN_MARK_RE, WORD_RE
+from bot.digest.text import MARKDOWN_MARK_RE
 from bot.models import Story
+from bot.words import LETTERS_RE, shorten
 
 MAX_ITEM_CHARS = 600
 MAX_SOURCE_NUMBER = 100_000
@@ -266,7 +266,7 @@ def clean_item_text(text: str) -> str:
         text = EMPTY_BRACKETS_RE.sub("", text)
         text = SPACE_BEFORE_PUNCT_RE.sub(r"\1", " ".join(text.split()))
     text = text.strip(" ,;:—–-|/")
-    if not WORD_RE.search(text):
+    if not LETTERS_RE.search(text):
         return ""
     return shorten(text, MAX_ITEM_CHARS)
 

@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 from bot.digest.topics import Topic, load_topics, resolve_topic
 from bot.errors import QueryError, TopicError
 from bot.models import ChannelRef, IncomingPost
+from bot.query import Term, match_all_words, match_any, match_word_forms, word_form_stem
 from bot.store import Store
-from bot.store.fts import Term, match_all_words, match_any, match_word_forms, word_form_stem
 
 T0 = datetime(2024, 11, 28, 12, 0, tzinfo=UTC)
 

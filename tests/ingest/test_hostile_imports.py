@@ -22,8 +22,8 @@ from bot.ingest import imports
 from bot.ingest.importer import import_paths
 from bot.ingest.imports import Rejected, iter_json_array, read_import_file
 from bot.models import MAX_POST_TEXT_CHARS, ChannelRef, IncomingPost
+from bot.query import match_all_words
 from bot.store import Store
-from bot.store.fts import match_all_words
 from tests.test_cli import run
 
 CHANNEL = -1001234567890

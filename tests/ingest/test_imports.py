@@ -12,8 +12,8 @@ import pytest
 from bot.ingest.importer import import_paths
 from bot.ingest.imports import Rejected, Skipped, read_import_file
 from bot.models import ChannelRef, IncomingPost
+from bot.query import match_all_words
 from bot.store import Store
-from bot.store.fts import match_all_words
 from tests.conftest import CORPUS_CHANNELS, CORPUS_POSTS
 
 

@@ -15,9 +15,9 @@ import pytest_asyncio
 
 from bot.http import make_http_client
 from bot.ingest.poller import Poller, PreviewFetcher
+from bot.query import match_all_words
 from bot.retry import RetryPolicy
 from bot.store import Store, open_store
-from bot.store.fts import match_all_words
 from tests.fakes.tme_server import FakeTme
 
 FAST_RETRY = RetryPolicy(attempts=3, initial_wait=0.01, max_wait=0.05, max_total=10)

@@ -11,16 +11,10 @@ import psycopg
 import pytest
 
 from bot.models import ChannelRef, IncomingPost
+from bot.query import Term, match_all_words, match_any, match_word_forms
 from bot.store import Store, open_store
 from bot.store.base import migrations
-from bot.store.fts import (
-    Term,
-    index_tokens,
-    match_all_words,
-    match_any,
-    match_word_forms,
-    to_tsquery,
-)
+from bot.store.fts import index_tokens, to_tsquery
 
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 WIRE = ChannelRef(username="kyiv_wire", title="Kyiv Wire")

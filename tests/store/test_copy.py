@@ -17,9 +17,9 @@ import pytest
 
 from bot.cli import main
 from bot.models import ChannelRef, IncomingPost
+from bot.query import match_all_words, match_word_forms
 from bot.store import Store, VectorRow, open_store
 from bot.store.copy import PROGRESS_TABLE, copy_to_postgres
-from bot.store.fts import match_all_words, match_word_forms
 
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 WIRE = ChannelRef(username="kyiv_wire", title="Kyiv Wire")

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bot.models import ChannelRef, IncomingPost
+from bot.query import match_all_words
 from bot.store import Store, open_store
-from bot.store.fts import match_all_words
 
 T0 = datetime(2024, 11, 28, 10, 0, tzinfo=UTC)
 RIA = ChannelRef(peer_id=1101170442, title="РИА Новости")

@@ -427,14 +427,14 @@ async def cmd_digest(args: argparse.Namespace, settings: Settings) -> int:
     window = resolve_window(now, args.since, args.until, settings.tz)
 
     async def work(store: Store) -> int:
-        from bot.digest.llm import make_summarizer  # imports openai only for digests
+        from bot.digest.llm import make_summariser  # imports openai only for digests
         from bot.embeddings.factory import make_embedder
 
         embedder = make_embedder(settings)
-        summarizer = make_summarizer(settings, store, embedder=embedder)
+        summariser = make_summariser(settings, store, embedder=embedder)
         try:
             digest = await build_digest(
-                store, topic, window, now, limit=max(1, args.limit), summarizer=summarizer,
+                store, topic, window, now, limit=max(1, args.limit), summariser=summariser,
                 embedder=embedder, brief=args.brief,
             )  # fmt: skip
         finally:

@@ -246,7 +246,7 @@ class Digest:
     since: datetime
     until: datetime
     generated_at: datetime
-    summarizer: str
+    summariser: str
     posts_considered: int
     stories_found: int
     items: list[DigestItem]

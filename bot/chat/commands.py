@@ -383,7 +383,7 @@ async def status_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         f"Posts stored: {await store.count_posts()}",
         f"Sources healthy: {healthy} of {len(sources)}",
         f"Last poll: {h(_last_poll(sources, svc))}",
-        f"Summariser: {h(svc.summarizer_name)}",
+        f"Summariser: {h(svc.summariser_name)}",
         f"Model tokens today: {await tokens_today(svc)}",
     ]
     await reply(update, "\n".join(lines))

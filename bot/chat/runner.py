@@ -252,7 +252,7 @@ async def run(
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
-    from bot.digest.llm import make_summarizer
+    from bot.digest.llm import make_summariser
 
     store = await open_store(settings.database)
     try:
@@ -268,7 +268,7 @@ async def run(
             settings=settings,
             store=store,
             topics=load_topics(settings.topics_file),
-            summarizer=make_summarizer(settings, store, embedder=embedder),
+            summariser=make_summariser(settings, store, embedder=embedder),
             embedder=embedder,
         )
         app = build_application(svc) if as_bot or as_scheduler else None
@@ -294,7 +294,7 @@ async def run(
                 await start_scheduler(app)
             log.info(
                 "wirebrief is running (%s as %s): %d topics, summariser %s",
-                ", ".join(sorted(roles)), worker, len(svc.topics), svc.summarizer_name,
+                ", ".join(sorted(roles)), worker, len(svc.topics), svc.summariser_name,
             )  # fmt: skip
             tasks = []
             if as_poller:

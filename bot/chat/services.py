@@ -29,7 +29,7 @@ from bot.digest.brief import (
 from bot.digest.corrections import Correction, correction_for
 from bot.digest.pipeline import DEFAULT_LIMIT, build_digest
 from bot.digest.render import anchor, h, render_html_parts, when_text
-from bot.digest.summary import Summarizer
+from bot.digest.summary import Summariser
 from bot.digest.topics import ALL_SOURCES, Topic
 from bot.digest.window import Window
 from bot.embeddings.base import Embedder
@@ -76,7 +76,7 @@ class BotServices:
     settings: Settings
     store: Store
     topics: dict[str, Topic]
-    summarizer: Summarizer
+    summariser: Summariser
     clock: Clock = utc_now
     embedder: Embedder | None = None
     """Groups stories across languages; None: by shared words only (EMBEDDINGS=off)."""
@@ -116,8 +116,8 @@ class BotServices:
         return self.chat_locks.setdefault(chat_id, asyncio.Lock())
 
     @property
-    def summarizer_name(self) -> str:
-        return str(getattr(self.summarizer, "name", "extractive"))
+    def summariser_name(self) -> str:
+        return str(getattr(self.summariser, "name", "extractive"))
 
     def cooldown_left(self, chat_id: int) -> float:
         """Seconds this chat must still wait before another digest; 0 when it may ask."""
@@ -149,7 +149,7 @@ class BotServices:
         corrections, acknowledged = await self._corrections(chat_id)
         seen = await self.store.cited_post_ids(chat_id) if exclude_seen else set()
         digest = await build_digest(
-            self.store, topic, window, self.clock(), limit=limit, summarizer=self.summarizer,
+            self.store, topic, window, self.clock(), limit=limit, summariser=self.summariser,
             exclude_post_ids=seen, offset=0 if exclude_seen else shown_before,
             embedder=self.embedder, brief=brief,
         )  # fmt: skip
@@ -233,7 +233,7 @@ class BotServices:
         """After delivery: what this chat has now seen, and the corrections it was given."""
         digest = composed.digest
         await self.store.record_digest(
-            chat_id, topic.name, kind, digest.since, digest.until, digest.summarizer,
+            chat_id, topic.name, kind, digest.since, digest.until, digest.summariser,
             len(digest.items), composed.cited_post_ids, self.clock(),
         )  # fmt: skip
         if composed.acknowledged_post_ids:

@@ -140,7 +140,7 @@ class Brief:
     since: datetime
     until: datetime
     generated_at: datetime
-    summarizer: str
+    summariser: str
     window: str
     """The window as the reader's clock says it, with its zone."""
     posts_considered: int
@@ -291,7 +291,7 @@ def build_brief(digest: Digest, tz: tzinfo = UTC, keep: int | None = None) -> Br
         since=digest.since,
         until=digest.until,
         generated_at=digest.generated_at,
-        summarizer=digest.summarizer,
+        summariser=digest.summariser,
         window=window,
         posts_considered=digest.posts_considered,
         stories_found=digest.stories_found,
@@ -563,7 +563,7 @@ def _sentences(sentences: Iterable[Sentence], text: Any, one: Any) -> str:
 
 
 def _footer(brief: Brief) -> str:
-    return f"{plural(brief.posts_considered, 'post')} read; summary: {brief.summarizer}"
+    return f"{plural(brief.posts_considered, 'post')} read; summary: {brief.summariser}"
 
 
 # ----- text ---------------------------------------------------------------------------
@@ -743,7 +743,7 @@ def brief_to_dict(brief: Brief) -> dict[str, Any]:
         "since": _iso(brief.since),
         "until": _iso(brief.until),
         "generated_at": _iso(brief.generated_at),
-        "summarizer": brief.summarizer,
+        "summariser": brief.summariser,
         "posts_considered": brief.posts_considered,
         "stories_found": brief.stories_found,
         "headline": _sentence_dict(brief.headline),

@@ -39,7 +39,7 @@ from bot.digest.prompting import (
     count_tokens,
     plan_prompt,
 )
-from bot.digest.summary import ExtractiveSummarizer, Summarizer, SummaryResult
+from bot.digest.summary import ExtractiveSummariser, Summariser, SummaryResult
 from bot.digest.topics import Topic
 from bot.digest.verify import StoryLines, lines_by_story, parse_answer
 from bot.digest.window import Window
@@ -117,8 +117,8 @@ def _utc_today() -> date:
     return datetime.now(UTC).date()
 
 
-class LLMSummarizer:
-    """The Summarizer that asks a model, then verifies every item against the sources."""
+class LLMSummariser:
+    """The Summariser that asks a model, then verifies every item against the sources."""
 
     def __init__(
         self,
@@ -145,7 +145,7 @@ class LLMSummarizer:
         store: AnswerStore | None = None,
         policy: RetryPolicy = DEFAULT_POLICY,
         embedder: Embedder | None = None,
-    ) -> LLMSummarizer:
+    ) -> LLMSummariser:
         return cls(ModelConfig.from_settings(settings), store, policy, embedder=embedder)
 
     # ----- the digest ---------------------------------------------------------------
@@ -154,14 +154,14 @@ class LLMSummarizer:
         self, stories: Sequence[Story], topic: Topic, window: Window
     ) -> SummaryResult:
         if not stories:
-            return SummaryResult(items=[], summarizer=self.name)
+            return SummaryResult(items=[], summariser=self.name)
         if await self._budget_spent():
             note = (
                 f"Today's model budget ({self.config.daily_token_limit} tokens, "
                 "LLM_DAILY_TOKEN_LIMIT) is spent; this digest is extractive."
             )
             log.warning("%s", note)
-            result = await ExtractiveSummarizer().summarise(stories, topic, window)
+            result = await ExtractiveSummariser().summarise(stories, topic, window)
             result.notes = [note, *result.notes]
             return result
         plan = await asyncio.to_thread(
@@ -217,7 +217,7 @@ class LLMSummarizer:
             )
         return SummaryResult(
             items=keyed.items,
-            summarizer=self.name,
+            summariser=self.name,
             notes=notes,
             dropped_items=merged.dropped_items,
             dropped_citations=merged.dropped_citations,
@@ -348,7 +348,7 @@ class LLMSummarizer:
         self, stories: Sequence[Story], topic: Topic, window: Window, why: str, run: _Run
     ) -> SummaryResult:
         log.warning("%s; falling back to the extractive digest", why)
-        result = await ExtractiveSummarizer().summarise(stories, topic, window)
+        result = await ExtractiveSummariser().summarise(stories, topic, window)
         result.notes = [f"{why}; this digest is extractive.", *result.notes]
         result.tokens_in, result.tokens_out = run.tokens_in, run.tokens_out
         return result
@@ -450,25 +450,25 @@ class LLMSummarizer:
         return Completion(text, count_tokens(system) + count_tokens(user), count_tokens(text))
 
 
-def make_summarizer(
+def make_summariser(
     settings: Settings,
     store: AnswerStore | None = None,
     policy: RetryPolicy = DEFAULT_POLICY,
     embedder: Embedder | None = None,
-) -> Summarizer:
+) -> Summariser:
     """The model when one is configured (a key or a base URL), else the extractive one.
     `embedder`: checks that each model line means what its posts say."""
     if settings.llm_enabled:
-        return LLMSummarizer.from_settings(settings, store, policy, embedder)
-    return ExtractiveSummarizer()
+        return LLMSummariser.from_settings(settings, store, policy, embedder)
+    return ExtractiveSummariser()
 
 
 __all__ = [
     "ANSWER_FORMAT",
     "AnswerStore",
-    "LLMSummarizer",
+    "LLMSummariser",
     "ModelConfig",
     "ModelError",
-    "make_summarizer",
+    "make_summariser",
     "retry_after_seconds",
 ]

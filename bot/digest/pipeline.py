@@ -24,7 +24,7 @@ from bot.digest.learned import boilerplate_of
 from bot.digest.provenance import with_provenance
 from bot.digest.ranking import rank_stories
 from bot.digest.semantic import Matrix
-from bot.digest.summary import ExtractiveSummarizer, Summarizer, SummaryResult
+from bot.digest.summary import ExtractiveSummariser, Summariser, SummaryResult
 from bot.digest.topics import Topic
 from bot.digest.window import Window
 from bot.models import Citation, Digest, DigestItem, LedeSentence, Post, SourceCount, Story
@@ -73,7 +73,7 @@ async def build_digest(
     window: Window,
     now: datetime,
     limit: int = DEFAULT_LIMIT,
-    summarizer: Summarizer | None = None,
+    summariser: Summariser | None = None,
     exclude_post_ids: AbstractSet[int] = frozenset(),
     embedder: Embedder | None = None,
     offset: int = 0,
@@ -95,12 +95,12 @@ async def build_digest(
         fresh = [s for s in stories if any(p.id not in exclude_post_ids for p in s.posts)]
         seen, stories = len(stories) - len(fresh), fresh
     chosen = stories[offset : offset + limit]
-    result = await (summarizer or ExtractiveSummarizer()).summarise(chosen, topic, window)
+    result = await (summariser or ExtractiveSummariser()).summarise(chosen, topic, window)
     result.notes = [*notes, *result.notes]
     digest = assemble_digest(topic, window, now, len(posts), stories, result, limit, offset)
     digest.stories_seen = seen
-    if brief and digest.items and result.summarizer != ExtractiveSummarizer.name:
-        await _add_lede(digest, summarizer, chosen, topic, window)
+    if brief and digest.items and result.summariser != ExtractiveSummariser.name:
+        await _add_lede(digest, summariser, chosen, topic, window)
     if not posts:
         latest = await store.latest_post(topic.fts_query, before=window.since)
         if latest is not None:
@@ -111,13 +111,13 @@ async def build_digest(
 
 async def _add_lede(
     digest: Digest,
-    summarizer: Summarizer | None,
+    summariser: Summariser | None,
     stories: Sequence[Story],
     topic: Topic,
     window: Window,
 ) -> None:
     """The model's checked lede, each sentence tied to the items whose posts it cites."""
-    write = getattr(summarizer, "write_lede", None)
+    write = getattr(summariser, "write_lede", None)
     if write is None:
         return
     lede: LedeResult = await write(stories, topic, window)
@@ -209,7 +209,7 @@ def assemble_digest(
         since=window.since,
         until=window.until,
         generated_at=now,
-        summarizer=result.summarizer,
+        summariser=result.summariser,
         posts_considered=posts_considered,
         stories_found=len(stories),
         items=result.items,

@@ -115,7 +115,7 @@ def stats_line(digest: Digest) -> str:
         stories = (
             stories.replace(" stor", " new stor") + f" ({digest.stories_seen} already received)"
         )
-    return f"{plural(digest.posts_considered, 'post')}, {stories}, summary: {digest.summarizer}"
+    return f"{plural(digest.posts_considered, 'post')}, {stories}, summary: {digest.summariser}"
 
 
 def empty_line(digest: Digest, tz: tzinfo = UTC) -> str:
@@ -289,7 +289,7 @@ def digest_to_dict(digest: Digest) -> dict[str, Any]:
         "since": _iso(digest.since),
         "until": _iso(digest.until),
         "generated_at": _iso(digest.generated_at),
-        "summarizer": digest.summarizer,
+        "summariser": digest.summariser,
         "posts_considered": digest.posts_considered,
         "stories_found": digest.stories_found,
         "items": [

@@ -20,7 +20,7 @@ class SummaryResult:
     """What a summariser made of the ranked stories."""
 
     items: list[DigestItem]
-    summarizer: str
+    summariser: str
     notes: list[str] = field(default_factory=list)
     dropped_items: int = 0
     dropped_citations: int = 0
@@ -28,7 +28,7 @@ class SummaryResult:
     tokens_out: int = 0
 
 
-class Summarizer(Protocol):
+class Summariser(Protocol):
     """Turns ranked stories into digest items. The extractive one needs nothing."""
 
     name: str
@@ -39,7 +39,7 @@ class Summarizer(Protocol):
     ) -> SummaryResult: ...
 
 
-class ExtractiveSummarizer:
+class ExtractiveSummariser:
     """The built-in summariser: the clearest sentence of each story."""
 
     name = "extractive"
@@ -47,4 +47,4 @@ class ExtractiveSummarizer:
     async def summarise(
         self, stories: Sequence[Story], topic: Topic, window: Window
     ) -> SummaryResult:
-        return SummaryResult(items=summarise_stories(stories, topic.focus()), summarizer=self.name)
+        return SummaryResult(items=summarise_stories(stories, topic.focus()), summariser=self.name)

@@ -154,7 +154,7 @@ class ChatStore:
         kind: str,
         since: datetime,
         until: datetime,
-        summarizer: str,
+        summariser: str,
         items: int,
         cited_post_ids: Sequence[int],
         sent_at: datetime,
@@ -162,9 +162,10 @@ class ChatStore:
         """Remember a digest a chat received and the text of every post it cited."""
         async with self.db.transaction() as conn:
             digest_id = await conn.insert(
+                # The column keeps the spelling of migration 0004 (the code says summariser).
                 "INSERT INTO digests_sent (chat_id, topic, kind, since, until, summarizer, "
                 "items, sent_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (chat_id, topic, kind, to_unix(since), to_unix(until), summarizer, items,
+                (chat_id, topic, kind, to_unix(since), to_unix(until), summariser, items,
                  to_unix(sent_at)),
             )  # fmt: skip
             await conn.executemany(

@@ -17,7 +17,7 @@ from bot.chat.runner import start_bot, stop_bot
 from bot.chat.services import BotServices
 from bot.config import Settings, load_settings
 from bot.demo import demo_posts
-from bot.digest.summary import ExtractiveSummarizer, Summarizer
+from bot.digest.summary import ExtractiveSummariser, Summariser
 from bot.digest.topics import load_topics
 from bot.models import ChannelRef, IncomingPost
 from bot.store import Store
@@ -117,12 +117,12 @@ async def running_bot(
     store: Store,
     settings: Settings,
     clock: Clock,
-    summarizer: Summarizer | None = None,
+    summariser: Summariser | None = None,
     tick_seconds: float = 0.1,
 ) -> AsyncIterator[Bot]:
     svc = BotServices(
         settings=settings, store=store, topics=load_topics(),
-        summarizer=summarizer or ExtractiveSummarizer(), clock=clock,
+        summariser=summariser or ExtractiveSummariser(), clock=clock,
     )  # fmt: skip
     app = build_application(svc, tick_seconds=tick_seconds)
     await start_bot(app, settings, poll_timeout=1)

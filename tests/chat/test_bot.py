@@ -12,7 +12,7 @@ from typing import Any
 
 from bot.chat.command_table import COMMANDS
 from bot.chat.messages import visible_length
-from bot.digest.summary import ExtractiveSummarizer, SummaryResult
+from bot.digest.summary import ExtractiveSummariser, SummaryResult
 from bot.digest.topics import Topic
 from bot.digest.window import Window
 from bot.logs import setup_logging
@@ -136,7 +136,7 @@ async def test_an_empty_window_says_what_was_last_seen(bot: Bot) -> None:
     )
 
 
-class SlowSummarizer(ExtractiveSummarizer):
+class SlowSummariser(ExtractiveSummariser):
     async def summarise(
         self, stories: Sequence[Story], topic: Topic, window: Window
     ) -> SummaryResult:
@@ -148,7 +148,7 @@ async def test_slow_work_shows_a_placeholder_that_becomes_the_digest(
     api: FakeBotAPI, demo_store: Store, tmp_path: Path
 ) -> None:
     async with running_bot(
-        api, demo_store, settings_for(api, tmp_path), Clock(), summarizer=SlowSummarizer()
+        api, demo_store, settings_for(api, tmp_path), Clock(), summariser=SlowSummariser()
     ) as bot:
         bot.say("/belarus")
         await api.wait_for("editMessageText", 1, timeout=15)
@@ -159,7 +159,7 @@ async def test_slow_work_shows_a_placeholder_that_becomes_the_digest(
         assert len(texts) == 1
 
 
-class BrokenSummarizer(ExtractiveSummarizer):
+class BrokenSummariser(ExtractiveSummariser):
     async def summarise(
         self, stories: Sequence[Story], topic: Topic, window: Window
     ) -> SummaryResult:
@@ -171,13 +171,13 @@ class BrokenSummarizer(ExtractiveSummarizer):
 async def test_a_failure_is_logged_and_the_chat_gets_one_calm_line(
     api: FakeBotAPI, demo_store: Store, tmp_path: Path
 ) -> None:
-    broken = BrokenSummarizer()
+    broken = BrokenSummariser()
     broken.token = api.token
     log = io.StringIO()
     handler = setup_logging("DEBUG", secrets=[api.token], stream=log)
     try:
         async with running_bot(
-            api, demo_store, settings_for(api, tmp_path), Clock(), summarizer=broken
+            api, demo_store, settings_for(api, tmp_path), Clock(), summariser=broken
         ) as bot:
             bot.say("/belarus")
             texts = await bot.replies(1)

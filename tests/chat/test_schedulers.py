@@ -18,7 +18,7 @@ from bot.chat.runner import SCHEDULER_LEASE, start_scheduler, stop_bot, use_sche
 from bot.chat.services import BotServices
 from bot.config import Settings
 from bot.demo import demo_posts
-from bot.digest.pipeline import ExtractiveSummarizer
+from bot.digest.pipeline import ExtractiveSummariser
 from bot.digest.topics import load_topics
 from bot.store import Store, open_store
 from tests.chat.conftest import GROUP, NOW, Clock, settings_for
@@ -37,7 +37,7 @@ async def scheduler(
     store = await open_store(url)
     svc = BotServices(
         settings=settings, store=store, topics=load_topics(),
-        summarizer=ExtractiveSummarizer(), clock=clock,
+        summariser=ExtractiveSummariser(), clock=clock,
     )  # fmt: skip
     app = build_application(svc, tick_seconds=0.1)
     use_scheduler_lease(app, worker, LEASE)

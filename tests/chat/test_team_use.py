@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
 
-from bot.digest.summary import ExtractiveSummarizer, SummaryResult
+from bot.digest.summary import ExtractiveSummariser, SummaryResult
 from bot.digest.topics import Topic
 from bot.digest.window import Window
 from bot.models import ChannelRef, IncomingPost, Story
@@ -233,7 +233,7 @@ async def test_a_daily_digest_with_nothing_new_says_so(
 # ----- a busy chat ---------------------------------------------------------------------
 
 
-class GatedSummarizer(ExtractiveSummarizer):
+class GatedSummariser(ExtractiveSummariser):
     """Holds every digest until the test opens the gate: no timing in the test."""
 
     def __init__(self) -> None:
@@ -249,9 +249,9 @@ class GatedSummarizer(ExtractiveSummarizer):
 async def test_requests_within_the_cooldown_are_answered_in_turn_a_few_per_chat(
     api: FakeBotAPI, demo_store: Store, tmp_path: Path
 ) -> None:
-    summarizer = GatedSummarizer()
+    summariser = GatedSummariser()
     settings = settings_for(api, tmp_path, chat_cooldown_seconds=0.5)
-    async with running_bot(api, demo_store, settings, Clock(), summarizer=summarizer) as bot:
+    async with running_bot(api, demo_store, settings, Clock(), summariser=summariser) as bot:
         for span in ("1d", "2d", "3d", "4d", "5d"):
             bot.say(f"/belarus {span}")
         # The first is being made; three wait their turn; the fifth is one too many.
@@ -261,7 +261,7 @@ async def test_requests_within_the_cooldown_are_answered_in_turn_a_few_per_chat(
         assert (
             "3 digests are already waiting in this chat: ask again once they are here." in waiting
         )
-        summarizer.gate.set()
+        summariser.gate.set()
         await api.wait_for("editMessageText", 3, timeout=30)
         texts = await settled(bot)
     assert len(digests_to(api)) == 4 and "Next in line: Belarus…" not in texts

@@ -12,7 +12,7 @@ import httpx
 from bot.chat.app import build_application
 from bot.chat.runner import start_bot, stop_bot
 from bot.chat.services import BotServices
-from bot.digest.summary import ExtractiveSummarizer
+from bot.digest.summary import ExtractiveSummariser
 from bot.digest.topics import load_topics
 from bot.store import Store
 from tests.chat.conftest import GROUP, Clock, settings_for
@@ -33,7 +33,7 @@ async def test_webhook_mode_registers_a_secret_and_serves_only_telegram(
     settings = settings_for(
         api, tmp_path, webhook_url=url, webhook_listen="127.0.0.1", webhook_port=port
     )
-    svc = BotServices(settings, demo_store, load_topics(), ExtractiveSummarizer(), Clock())
+    svc = BotServices(settings, demo_store, load_topics(), ExtractiveSummariser(), Clock())
     app = build_application(svc)
     await start_bot(app, settings)
     try:

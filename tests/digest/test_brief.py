@@ -35,7 +35,7 @@ from bot.digest.window import Window
 from bot.embeddings.local import LocalEmbedder
 from bot.models import ChannelRef, Digest, IncomingPost
 from bot.store import Store
-from tests.digest.test_llm import lie_about_each, sources_in, stored_urls, summarizer_for, told
+from tests.digest.test_llm import lie_about_each, sources_in, stored_urls, summariser_for, told
 from tests.fakes.openai_server import FakeOpenAI, Reply
 
 BELARUS_WINDOW = Window(datetime(2024, 11, 26, tzinfo=UTC), datetime(2024, 12, 6, tzinfo=UTC))
@@ -232,7 +232,7 @@ async def test_a_lying_models_sentences_never_reach_the_brief(corpus_store: Stor
     async with FakeOpenAI() as fake:
         fake.default(lie_about_each)
         digest, brief = await belarus_brief(
-            corpus_store, limit=10, summarizer=summarizer_for(fake, None)
+            corpus_store, limit=10, summariser=summariser_for(fake, None)
         )
     _, extractive = await belarus_brief(corpus_store, limit=10)
     for fmt in ("text", "markdown", "html", "json"):
@@ -272,7 +272,7 @@ async def test_the_models_lede_keeps_its_true_sentences_and_replaces_the_false_o
     async with FakeOpenAI() as fake:
         fake.default(model)
         digest, brief = await belarus_brief(
-            corpus_store, limit=10, summarizer=summarizer_for(fake, None)
+            corpus_store, limit=10, summariser=summariser_for(fake, None)
         )
         assert sum(is_lede_request(r) for r in fake.requests) == 1
     first, second = brief.lede[0], brief.lede[1]
@@ -310,7 +310,7 @@ async def test_a_models_true_line_is_in_the_brief_with_its_references(corpus_sto
     async with FakeOpenAI() as fake:
         fake.default(half_true)
         digest, brief = await belarus_brief(
-            corpus_store, limit=5, summarizer=summarizer_for(fake, None)
+            corpus_store, limit=5, summariser=summariser_for(fake, None)
         )
     entries = {id(e.item): e for e in [*brief.confirmed, *brief.claimed]}
     top, second = entries[id(digest.items[0])], entries[id(digest.items[1])]

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from bot.demo import demo_posts
-from bot.digest.llm import LLMSummarizer
+from bot.digest.llm import LLMSummariser
 from bot.digest.pipeline import build_digest
 from bot.store import Store
 from tests.digest.test_llm import DEMO_WINDOW, FAST, NOW, belarus, cite_each, settings_for
@@ -28,25 +28,25 @@ async def demo(store: Store) -> Store:
 
 
 async def test_past_the_daily_budget_digests_are_extractive(fake: FakeOpenAI, demo: Store) -> None:
-    summarizer = LLMSummarizer.from_settings(
+    summariser = LLMSummariser.from_settings(
         settings_for(fake, llm_daily_token_limit=500), demo, FAST
     )
-    first = await build_digest(demo, belarus(), DEMO_WINDOW, NOW, summarizer=summarizer)
-    assert first.summarizer == "llm:test-model" and first.tokens_in > 500
-    usage = await demo.llm_tokens_on(summarizer.today())
+    first = await build_digest(demo, belarus(), DEMO_WINDOW, NOW, summariser=summariser)
+    assert first.summariser == "llm:test-model" and first.tokens_in > 500
+    usage = await demo.llm_tokens_on(summariser.today())
     assert usage.tokens >= 500 and usage.calls == 1
     # Another chat, another topic window: the budget is spent, no call is made.
-    second = await build_digest(demo, belarus(), DEMO_WINDOW, NOW, limit=5, summarizer=summarizer)
-    assert second.summarizer == "extractive" and second.items
+    second = await build_digest(demo, belarus(), DEMO_WINDOW, NOW, limit=5, summariser=summariser)
+    assert second.summariser == "extractive" and second.items
     assert second.notes[0].startswith("Today's model budget (500 tokens")
     assert len(fake.requests) == 1
 
 
 async def test_no_limit_means_no_budget_check(fake: FakeOpenAI, demo: Store) -> None:
-    summarizer = LLMSummarizer.from_settings(settings_for(fake), demo, FAST)
+    summariser = LLMSummariser.from_settings(settings_for(fake), demo, FAST)
     for limit in (3, 4):
         digest = await build_digest(
-            demo, belarus(), DEMO_WINDOW, NOW, limit=limit, summarizer=summarizer
+            demo, belarus(), DEMO_WINDOW, NOW, limit=limit, summariser=summariser
         )
-        assert digest.summarizer == "llm:test-model"
+        assert digest.summariser == "llm:test-model"
     assert len(fake.requests) == 2

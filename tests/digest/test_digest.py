@@ -33,11 +33,11 @@ async def test_corpus_digest_has_the_documented_json_shape(corpus_store: Store) 
         "since",
         "until",
         "generated_at",
-        "summarizer",
+        "summariser",
         "posts_considered",
         "items",
     } <= set(data)
-    assert data["topic"] == "belarus" and data["summarizer"] == "extractive"
+    assert data["topic"] == "belarus" and data["summariser"] == "extractive"
     assert data["since"] == "2024-11-26T00:00:00Z" and data["until"] == "2024-12-05T00:00:00Z"
     assert data["posts_considered"] >= 30
     item = data["items"][0]

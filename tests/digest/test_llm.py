@@ -24,14 +24,14 @@ from bot.config import Settings, load_settings
 from bot.demo import demo_posts
 from bot.digest.llm import (
     ANSWER_FORMAT,
-    LLMSummarizer,
+    LLMSummariser,
     ModelConfig,
-    make_summarizer,
+    make_summariser,
     retry_after_seconds,
 )
 from bot.digest.pipeline import build_digest
 from bot.digest.render import render_html, render_json, render_markdown, render_text
-from bot.digest.summary import ExtractiveSummarizer
+from bot.digest.summary import ExtractiveSummariser
 from bot.digest.topics import Topic, load_topics
 from bot.digest.window import Window
 from bot.embeddings.local import LocalEmbedder
@@ -80,10 +80,10 @@ def settings_for(fake: FakeOpenAI, **overrides: Any) -> Settings:
     return load_settings(**values)
 
 
-def summarizer_for(
+def summariser_for(
     fake: FakeOpenAI, store: Store | None, policy: RetryPolicy = FAST, **overrides: Any
-) -> LLMSummarizer:
-    return LLMSummarizer.from_settings(settings_for(fake, **overrides), store, policy)
+) -> LLMSummariser:
+    return LLMSummariser.from_settings(settings_for(fake, **overrides), store, policy)
 
 
 def sources_in(request: dict[str, Any]) -> dict[int, str]:
@@ -127,8 +127,8 @@ async def assert_links_are_stored_posts(digest: Digest, store: Store) -> None:
             assert found in allowed, f"{render.__name__} shows {found!r}"
 
 
-async def digest_with(summarizer: Any, store: Store, window: Window = DEMO_WINDOW) -> Digest:
-    return await build_digest(store, belarus(), window, NOW, summarizer=summarizer)
+async def digest_with(summariser: Any, store: Store, window: Window = DEMO_WINDOW) -> Digest:
+    return await build_digest(store, belarus(), window, NOW, summariser=summariser)
 
 
 # ----- a good answer ----------------------------------------------------------------
@@ -138,11 +138,11 @@ async def test_good_structured_answer_cites_the_right_stories(
     fake: FakeOpenAI, corpus_store: Store
 ) -> None:
     fake.default(cite_each)
-    summarizer = summarizer_for(fake, None)
+    summariser = summariser_for(fake, None)
     started = time.monotonic()
-    digest = await digest_with(summarizer, corpus_store, CORPUS_WINDOW)
+    digest = await digest_with(summariser, corpus_store, CORPUS_WINDOW)
     assert time.monotonic() - started < 3
-    assert digest.summarizer == "llm:test-model"
+    assert digest.summariser == "llm:test-model"
     assert digest.dropped_items == 0 and digest.dropped_citations == 0
     assert len(fake.requests) == 1
     request = fake.requests[0]
@@ -154,7 +154,7 @@ async def test_good_structured_answer_cites_the_right_stories(
     sources = sources_in(request)
     assert len(digest.items) == len(sources) == min(10, digest.stories_found)
     reference = await build_digest(
-        corpus_store, belarus(), CORPUS_WINDOW, NOW, summarizer=ExtractiveSummarizer()
+        corpus_store, belarus(), CORPUS_WINDOW, NOW, summariser=ExtractiveSummariser()
     )
     for number, (item, extractive) in enumerate(
         zip(digest.items, reference.items, strict=True), start=1
@@ -167,7 +167,7 @@ async def test_good_structured_answer_cites_the_right_stories(
     drills = next(i for i in digest.items if any(c.message_id == 271638 for c in i.citations))
     assert {c.message_id for c in drills.citations} == {271638, 195302}
     assert digest.tokens_in > 0 and digest.tokens_out > 0
-    assert json.loads(render_json(digest))["summarizer"] == "llm:test-model"
+    assert json.loads(render_json(digest))["summariser"] == "llm:test-model"
     await assert_links_are_stored_posts(digest, corpus_store)
 
 
@@ -190,8 +190,8 @@ async def test_invented_sources_links_and_handles_are_dropped_and_counted(
         ]
     }
     fake.script(Reply(content=json.dumps(answer)))
-    digest = await digest_with(summarizer_for(fake, demo), demo)
-    assert digest.summarizer == "llm:test-model"
+    digest = await digest_with(summariser_for(fake, demo), demo)
+    assert digest.summariser == "llm:test-model"
     texts = [item.text for item in digest.items if item.source == "model"]
     assert texts == [
         "Belarus moved about 300 troops to the Volyn border, see and or",
@@ -199,7 +199,7 @@ async def test_invented_sources_links_and_handles_are_dropped_and_counted(
         "Poland suspends freight at the Kukuryki crossing",
     ]
     # Every other story keeps its extractive line: the digest covers all of them.
-    extractive = await digest_with(ExtractiveSummarizer(), demo)
+    extractive = await digest_with(ExtractiveSummariser(), demo)
     assert len(digest.items) == len(extractive.items)
     assert digest.notes[0].startswith("The model (test-model) wrote 3 of ")
     assert digest.dropped_items == 1  # the one citing only [77]
@@ -223,8 +223,8 @@ async def test_unreadable_answer_falls_back_to_extractive_with_one_note(
     fake: FakeOpenAI, demo: Store, content: str
 ) -> None:
     fake.script(Reply(content=content))
-    digest = await digest_with(summarizer_for(fake, demo), demo)
-    assert digest.summarizer == "extractive"
+    digest = await digest_with(summariser_for(fake, demo), demo)
+    assert digest.summariser == "extractive"
     assert digest.notes[0] == (
         "The answer of the model (test-model) could not be read; this digest is extractive."
     )
@@ -237,8 +237,8 @@ async def test_an_answer_citing_only_unknown_sources_falls_back(
     fake: FakeOpenAI, demo: Store
 ) -> None:
     fake.script(Reply(content=json.dumps({"items": [{"text": "Invented.", "sources": [99]}]})))
-    digest = await digest_with(summarizer_for(fake, demo), demo)
-    assert digest.summarizer == "extractive"
+    digest = await digest_with(summariser_for(fake, demo), demo)
+    assert digest.summariser == "extractive"
     assert digest.notes[0].startswith("Nothing the model (test-model) wrote cited a known source")
     assert digest.notes[0].endswith("(1 item dropped); this digest is extractive.")
     await assert_links_are_stored_posts(digest, demo)
@@ -255,8 +255,8 @@ async def test_rate_limit_then_success_honours_retry_after(
 ) -> None:
     fake.script(Reply(status=429, headers={header: value}))
     fake.default(cite_each)
-    digest = await digest_with(summarizer_for(fake, demo), demo)
-    assert digest.summarizer == "llm:test-model"
+    digest = await digest_with(summariser_for(fake, demo), demo)
+    assert digest.summariser == "llm:test-model"
     assert len(fake.requests) == 2
     waited = fake.request_times[1] - fake.request_times[0]
     assert pause * 0.95 <= waited < pause + 0.5  # the policy alone would wait ~0.01 s
@@ -268,10 +268,10 @@ async def test_server_errors_every_time_fall_back_after_bounded_retries(
 ) -> None:
     fake.default(Reply(status=500, error_message="boom"))
     started = time.monotonic()
-    digest = await digest_with(summarizer_for(fake, demo), demo)
+    digest = await digest_with(summariser_for(fake, demo), demo)
     assert time.monotonic() - started < 2
     assert len(fake.requests) == FAST.attempts
-    assert digest.summarizer == "extractive"
+    assert digest.summariser == "extractive"
     assert digest.notes[0] == (
         "The model (test-model) could not be reached after 3 attempts (HTTP 500: boom); "
         "this digest is extractive."
@@ -285,13 +285,13 @@ async def test_a_hang_past_the_timeout_falls_back_in_bounded_time(
 ) -> None:
     fake.default(Reply(content="{}", delay=30.0))
     policy = RetryPolicy(attempts=2, initial_wait=0.01, max_wait=0.01, max_total=5.0)
-    summarizer = summarizer_for(fake, demo, policy, llm_timeout_seconds=0.5)
+    summariser = summariser_for(fake, demo, policy, llm_timeout_seconds=0.5)
     started = time.monotonic()
-    digest = await digest_with(summarizer, demo)
+    digest = await digest_with(summariser, demo)
     elapsed = time.monotonic() - started
     assert 1.0 <= elapsed < 2.5
     assert len(fake.requests) == 2
-    assert digest.summarizer == "extractive"
+    assert digest.summariser == "extractive"
     assert "could not be reached after 2 attempts (no answer within 0.5s)" in digest.notes[0]
     await assert_links_are_stored_posts(digest, demo)
 
@@ -301,11 +301,11 @@ async def test_the_total_time_is_bounded_even_when_every_attempt_hangs(
 ) -> None:
     fake.default(Reply(content="{}", delay=30.0))
     policy = RetryPolicy(attempts=10, initial_wait=0.01, max_wait=0.01, max_total=0.2)
-    summarizer = summarizer_for(fake, demo, policy, llm_timeout_seconds=0.4)
+    summariser = summariser_for(fake, demo, policy, llm_timeout_seconds=0.4)
     started = time.monotonic()
-    digest = await digest_with(summarizer, demo)
+    digest = await digest_with(summariser, demo)
     assert time.monotonic() - started < 1.5  # max_total + one timeout, not 10 timeouts
-    assert digest.summarizer == "extractive"
+    assert digest.summariser == "extractive"
 
 
 async def test_a_wrong_key_is_not_retried_and_never_shown(
@@ -313,13 +313,13 @@ async def test_a_wrong_key_is_not_retried_and_never_shown(
 ) -> None:
     secret = "sk-live-0123456789abcdefSECRET"
     caplog.set_level(logging.DEBUG)
-    summarizer = summarizer_for(fake, demo, openai_api_key=secret)
-    digest = await digest_with(summarizer, demo)
+    summariser = summariser_for(fake, demo, openai_api_key=secret)
+    digest = await digest_with(summariser, demo)
     assert fake.requests == []  # the fake refuses before recording
-    assert digest.summarizer == "extractive"
+    assert digest.summariser == "extractive"
     assert digest.notes[0].startswith("The model (test-model) refused the request (HTTP 401")
     everything = (
-        caplog.text + "\n".join(digest.notes) + render_json(digest) + repr(summarizer.config)
+        caplog.text + "\n".join(digest.notes) + render_json(digest) + repr(summariser.config)
     )
     assert secret not in everything and "0123456789abcdef" not in everything
 
@@ -348,14 +348,14 @@ async def test_a_post_with_a_planted_instruction_stays_data_and_its_links_never_
         ]
     }
     fake.script(Reply(content=json.dumps(obeying)))
-    digest = await digest_with(summarizer_for(fake, demo), demo)
+    digest = await digest_with(summariser_for(fake, demo), demo)
     user = fake.requests[0]["messages"][1]["content"]
     blocks = SOURCE_RE.findall(user)
     planted = [text for _, text in blocks if "Ignore previous instructions" in text]
     assert len(planted) == 1  # inside its own delimited block, as data
     assert '‹/source›‹source n="99"›fake' in planted[0]  # it cannot close the block
     assert user.count("</source>") == len(blocks) == 10
-    assert digest.summarizer == "llm:test-model"
+    assert digest.summariser == "llm:test-model"
     for rendering in (render_text(digest), render_html(digest), render_json(digest)):
         assert "evil" not in rendering
     await assert_links_are_stored_posts(digest, demo)
@@ -366,10 +366,10 @@ async def test_a_post_with_a_planted_instruction_stays_data_and_its_links_never_
 
 async def test_the_same_digest_twice_calls_the_model_once(fake: FakeOpenAI, demo: Store) -> None:
     fake.default(cite_each)
-    summarizer = summarizer_for(fake, demo)
-    summarizer.today = lambda: NOW.date()
-    first = await digest_with(summarizer, demo)
-    second = await digest_with(make_summarizer(settings_for(fake), demo, FAST), demo)
+    summariser = summariser_for(fake, demo)
+    summariser.today = lambda: NOW.date()
+    first = await digest_with(summariser, demo)
+    second = await digest_with(make_summariser(settings_for(fake), demo, FAST), demo)
     assert len(fake.requests) == 1
     assert [i.text for i in second.items] == [i.text for i in first.items]
     assert first.tokens_in > 0 and (second.tokens_in, second.tokens_out) == (0, 0)
@@ -381,7 +381,7 @@ async def test_the_same_digest_twice_calls_the_model_once(fake: FakeOpenAI, demo
     )
     # A different window is a different request.
     await build_digest(
-        demo, belarus(), Window(NOW - timedelta(hours=23), NOW), NOW, summarizer=summarizer
+        demo, belarus(), Window(NOW - timedelta(hours=23), NOW), NOW, summariser=summariser
     )
     assert len(fake.requests) == 2
     await assert_links_are_stored_posts(second, demo)
@@ -400,8 +400,8 @@ async def test_a_line_with_a_figure_or_name_not_in_its_posts_is_replaced(
         ]
     }
     fake.script(Reply(content=json.dumps(answer)))
-    digest = await digest_with(summarizer_for(fake, demo), demo)
-    extractive = await digest_with(ExtractiveSummarizer(), demo)
+    digest = await digest_with(summariser_for(fake, demo), demo)
+    extractive = await digest_with(ExtractiveSummariser(), demo)
     assert [i.source for i in digest.items[:3]] == ["extractive", "extractive", "model"]
     assert [i.text for i in digest.items[:2]] == [i.text for i in extractive.items[:2]]
     shown = render_text(digest)
@@ -417,12 +417,12 @@ async def test_a_small_budget_splits_into_parts_and_every_citation_survives(
     fake: FakeOpenAI, demo: Store
 ) -> None:
     fake.default(cite_each)
-    digest = await digest_with(summarizer_for(fake, demo, llm_max_input_tokens=1000), demo)
+    digest = await digest_with(summariser_for(fake, demo, llm_max_input_tokens=1000), demo)
     assert len(fake.requests) >= 3
     numbers = [sorted(sources_in(request)) for request in fake.requests]
     assert [n for part in numbers for n in part] == list(range(1, 10))  # global numbering
-    reference = await digest_with(ExtractiveSummarizer(), demo)
-    assert digest.summarizer == "llm:test-model"
+    reference = await digest_with(ExtractiveSummariser(), demo)
+    assert digest.summariser == "llm:test-model"
     told_in_parts = [told(t) for request in fake.requests for t in sources_in(request).values()]
     assert [item.text for item in digest.items] == told_in_parts
     assert [[c.url for c in i.citations] for i in digest.items] == [
@@ -437,11 +437,11 @@ async def test_a_server_without_structured_output_gets_plain_text(
 ) -> None:
     fake.script(Reply(status=400, error_message="response_format json_schema is not supported"))
     fake.default(cite_each)
-    digest = await digest_with(summarizer_for(fake, demo, llm_max_input_tokens=1000), demo)
+    digest = await digest_with(summariser_for(fake, demo, llm_max_input_tokens=1000), demo)
     assert "response_format" in fake.requests[0]
     assert all("response_format" not in request for request in fake.requests[1:])
     assert "one item per line" in fake.requests[1]["messages"][1]["content"]
-    assert digest.summarizer == "llm:test-model"
+    assert digest.summariser == "llm:test-model"
     assert len(digest.items) == 9 and digest.dropped_items == 0
     assert digest.items[0].text == told(sources_in(fake.requests[1])[1])
     await assert_links_are_stored_posts(digest, demo)
@@ -454,37 +454,37 @@ async def test_a_server_error_about_the_format_also_means_plain_text(
     message = "1 validation error: ('body', 'response_format', 'type') Input should be 'text'"
     fake.script(Reply(status=500, error_message=message))
     fake.default(cite_each)
-    digest = await digest_with(summarizer_for(fake, demo), demo)
+    digest = await digest_with(summariser_for(fake, demo), demo)
     assert len(fake.requests) == 2 and "response_format" not in fake.requests[1]
-    assert digest.summarizer == "llm:test-model" and len(digest.items) == 9
+    assert digest.summariser == "llm:test-model" and len(digest.items) == 9
 
 
 async def test_a_bad_request_without_structured_output_is_not_retried(
     fake: FakeOpenAI, demo: Store
 ) -> None:
     fake.default(Reply(status=400, error_message="context too long"))
-    digest = await digest_with(summarizer_for(fake, demo), demo)
+    digest = await digest_with(summariser_for(fake, demo), demo)
     assert len(fake.requests) == 2  # with the schema, then once without
-    assert digest.summarizer == "extractive"
+    assert digest.summariser == "extractive"
     assert "refused the request (HTTP 400: context too long)" in digest.notes[0]
 
 
 async def test_no_stories_means_no_call(fake: FakeOpenAI, store: Store) -> None:
-    digest = await digest_with(summarizer_for(fake, store), store)
+    digest = await digest_with(summariser_for(fake, store), store)
     assert fake.requests == [] and digest.items == []
-    assert digest.summarizer == "llm:test-model"
+    assert digest.summariser == "llm:test-model"
 
 
 # ----- configuration ----------------------------------------------------------------
 
 
-def test_make_summarizer_follows_the_settings() -> None:
-    assert isinstance(make_summarizer(load_settings()), ExtractiveSummarizer)
-    local = make_summarizer(load_settings(openai_base_url="http://127.0.0.1:9/v1"))
-    assert isinstance(local, LLMSummarizer)
+def test_make_summariser_follows_the_settings() -> None:
+    assert isinstance(make_summariser(load_settings()), ExtractiveSummariser)
+    local = make_summariser(load_settings(openai_base_url="http://127.0.0.1:9/v1"))
+    assert isinstance(local, LLMSummariser)
     assert local.config.api_key == "not-needed" and local.name == "llm:gpt-4o-mini"
-    keyed = make_summarizer(load_settings(openai_api_key="sk-abcdef123456", llm_model="m1"))
-    assert isinstance(keyed, LLMSummarizer) and keyed.name == "llm:m1"
+    keyed = make_summariser(load_settings(openai_api_key="sk-abcdef123456", llm_model="m1"))
+    assert isinstance(keyed, LLMSummariser) and keyed.name == "llm:m1"
     assert "sk-abcdef123456" not in repr(keyed.config)
     assert isinstance(keyed.config, ModelConfig)
 
@@ -522,7 +522,7 @@ async def test_cli_digest_json_says_which_model_wrote_it(fake: FakeOpenAI, tmp_p
     out, err = await asyncio.wait_for(proc.communicate(), 30)
     assert proc.returncode == 0, err.decode()
     data = json.loads(out)
-    assert data["summarizer"] == "llm:test-model"
+    assert data["summariser"] == "llm:test-model"
     assert data["dropped_items"] == 0 and data["dropped_citations"] == 0
     assert data["items"][0]["verified"] is True
     assert data["items"][0]["citations"][0]["url"] == "https://t.me/demo_border_ua/4101"
@@ -546,8 +546,8 @@ async def test_a_lying_model_leaves_the_extractive_line_of_every_story_and_a_not
     fake: FakeOpenAI, corpus_store: Store
 ) -> None:
     fake.default(lie_about_each)
-    digest = await digest_with(summarizer_for(fake, None), corpus_store, CORPUS_WINDOW)
-    extractive = await digest_with(ExtractiveSummarizer(), corpus_store, CORPUS_WINDOW)
+    digest = await digest_with(summariser_for(fake, None), corpus_store, CORPUS_WINDOW)
+    extractive = await digest_with(ExtractiveSummariser(), corpus_store, CORPUS_WINDOW)
     assert [i.text for i in digest.items] == [i.text for i in extractive.items]
     assert all(i.source == "extractive" for i in digest.items)
     for rendering in (render_text(digest), render_html(digest), render_json(digest)):
@@ -571,10 +571,10 @@ async def test_a_line_on_another_subject_fails_the_meaning_check(
         ]
     }
     fake.script(Reply(content=json.dumps(answer)))
-    summarizer = LLMSummarizer.from_settings(
+    summariser = LLMSummariser.from_settings(
         settings_for(fake), demo, FAST, embedder=local_embedder
     )
-    digest = await digest_with(summarizer, demo)
+    digest = await digest_with(summariser, demo)
     shown = render_text(digest)
     assert "coffee" not in shown
     assert "Poland suspends freight at the Kukuryki crossing." in shown

@@ -16,7 +16,7 @@ import openai
 import pytest
 
 from bot.config import load_settings
-from bot.digest.llm import LLMSummarizer
+from bot.digest.llm import LLMSummariser
 from bot.digest.pipeline import build_digest
 from bot.digest.render import render_text
 from bot.retry import RetryPolicy
@@ -51,15 +51,15 @@ async def test_a_real_model_digest_of_the_corpus_links_only_stored_posts(
         digest_language=os.environ.get("WIREBRIEF_REAL_MODEL_LANGUAGE", "en"),
         llm_max_input_tokens=int(os.environ.get("WIREBRIEF_REAL_MODEL_MAX_INPUT", "6000")),
     )
-    summarizer = LLMSummarizer.from_settings(
+    summariser = LLMSummariser.from_settings(
         settings, None, RetryPolicy(attempts=2, initial_wait=1.0, max_total=1200.0)
     )
     started = time.monotonic()
-    digest = await build_digest(corpus_store, belarus(), CORPUS_WINDOW, NOW, summarizer=summarizer)
+    digest = await build_digest(corpus_store, belarus(), CORPUS_WINDOW, NOW, summariser=summariser)
     elapsed = time.monotonic() - started
-    print(f"\n--- {summarizer.name} in {elapsed:.0f}s ---\n{render_text(digest)}")
+    print(f"\n--- {summariser.name} in {elapsed:.0f}s ---\n{render_text(digest)}")
     print(
-        f"summarizer={digest.summarizer} items={len(digest.items)} "
+        f"summariser={digest.summariser} items={len(digest.items)} "
         f"unverified={sum(not i.verified for i in digest.items)} "
         f"dropped_items={digest.dropped_items} dropped_citations={digest.dropped_citations} "
         f"tokens_in={digest.tokens_in} tokens_out={digest.tokens_out}"

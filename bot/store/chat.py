@@ -204,12 +204,6 @@ class ChatStore:
                 [(pid, pid, chat_id, pid) for pid in post_ids],
             )
 
-    async def last_digest_at(self, chat_id: int) -> datetime | None:
-        row = await self.db.fetchone(
-            "SELECT max(sent_at) FROM digests_sent WHERE chat_id = ?", (chat_id,)
-        )
-        return from_unix(row[0]) if row and row[0] is not None else None
-
     # ----- "More" pages ---------------------------------------------------------------
 
     async def add_digest_page(

@@ -532,14 +532,3 @@ class PostsStore:
             for row in rows
         ]
         return sorted(out, key=lambda c: c.channel.name.lower())
-
-    async def channel_counts(self) -> list[tuple[Channel, int, datetime | None]]:
-        """Every channel with its number of posts and its newest post's date."""
-        rows = await self.db.fetchall(
-            "SELECT c.id, count(p.id) AS n, max(p.date) AS last FROM channels c "
-            "LEFT JOIN posts p ON p.channel_id = c.id GROUP BY c.id"
-        )
-        out = []
-        for row in rows:
-            out.append((await self.channel(row["id"]), int(row["n"]), from_unix(row["last"])))
-        return sorted(out, key=lambda item: item[0].name.lower())

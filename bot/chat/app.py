@@ -27,7 +27,7 @@ from bot.chat.command_table import COMMANDS, command_menu
 from bot.chat.daily import TICK_SECONDS, daily_tick, sync_configured
 from bot.chat.services import MORE_PREFIX, BotServices, Clock
 from bot.errors import ConfigError
-from bot.ingest.channel_posts import post_from_message
+from bot.ingest.channel_posts import ingest_channel_post
 
 log = logging.getLogger(__name__)
 
@@ -120,32 +120,12 @@ async def on_startup(app: Application) -> None:  # type: ignore[type-arg]
 
 
 async def channel_post(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Posts of channels where the bot is an admin, stored like polled posts.
-
-    Only channels the team chose are stored: listed in ALLOWED_CHAT_IDS or among the
-    sources (by username). Anyone can add a bot to a channel; that must not let them
-    write into the team's digests.
-    """
+    """Posts of channels where the bot is an admin, stored like polled posts (see
+    `bot.ingest.channel_posts.ingest_channel_post` for which channels may write)."""
     svc = services(context)
     message = update.channel_post or update.edited_channel_post
-    if message is None:
-        return
-    chat = message.chat
-    known = {s.username.lower() for s in await svc.store.sources() if s.username}
-    trusted = chat.id in svc.settings.allowed_chat_ids or (
-        chat.username is not None and chat.username.lower() in known
-    )
-    if not trusted:
-        log.info("ignored a post from channel %s: not a source and not allowed", chat.id)
-        return
-    post = post_from_message(message)
-    if post is None:
-        return
-    result = await svc.store.upsert_posts([post])
-    channel = await svc.store.ensure_channel(post.channel)
-    await svc.store.ensure_updates_source(channel.id, channel.username)
-    if result.inserted:
-        await svc.store.count_source_post(channel.id)
+    if message is not None:
+        await ingest_channel_post(svc.store, message, svc.settings.allowed_chat_ids, svc.clock())
 
 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -1,10 +1,16 @@
 """Channel posts that reach the bot as updates (it is an admin there) → posts.
 
-Pure: a `telegram.Message` in, an `IncomingPost` out; the chat layer stores it through the
-same store functions as the poller.
+`post_from_message` is pure: a `telegram.Message` in, an `IncomingPost` out.
+`ingest_channel_post` decides whether the channel may write into the team's digests and
+stores the post with one store call (one transaction).
 """
 
 from __future__ import annotations
+
+import logging
+from collections.abc import Collection
+from datetime import datetime
+from typing import TYPE_CHECKING
 
 from telegram import (
     Message,
@@ -18,6 +24,11 @@ from telegram import (
 
 from bot.links import bare_peer_id
 from bot.models import ChannelRef, IncomingPost
+
+if TYPE_CHECKING:
+    from bot.store import Store, UpsertResult
+
+log = logging.getLogger(__name__)
 
 MEDIA_ATTRIBUTES = (
     ("photo", "photo"),
@@ -89,3 +100,23 @@ def origin_name(origin: MessageOrigin | None) -> str | None:
     if isinstance(origin, MessageOriginHiddenUser):
         return origin.sender_user_name
     return None
+
+
+async def ingest_channel_post(
+    store: Store, message: Message, allowed_chat_ids: Collection[int], now: datetime
+) -> UpsertResult | None:
+    """Store a channel's post, when the channel is one the team chose: listed in
+    ALLOWED_CHAT_IDS or among the sources (by username). Anyone can add a bot to a
+    channel; that must not let them write into the team's digests. None: not stored."""
+    chat = message.chat
+    known = {s.username.lower() for s in await store.sources() if s.username}
+    trusted = chat.id in allowed_chat_ids or (
+        chat.username is not None and chat.username.lower() in known
+    )
+    if not trusted:
+        log.info("ignored a post from channel %s: not a source and not allowed", chat.id)
+        return None
+    post = post_from_message(message)
+    if post is None:
+        return None
+    return await store.store_channel_post(post, now)

@@ -3,11 +3,12 @@ PostgreSQL database (`open_store("postgresql://…")`) that several workers shar
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 from bot.errors import StoreError
-from bot.models import Channel
-from bot.store.base import Backend, Database, is_postgres_url
+from bot.models import Channel, IncomingPost
+from bot.store.base import Backend, Database, is_postgres_url, to_unix
 from bot.store.chat import ChatStore, CitedChange, DigestPage, Subscription
 from bot.store.embeddings import EmbeddingsStore, PendingPost, StoredVector, VectorRow
 from bot.store.leases import LeasesStore
@@ -48,6 +49,19 @@ class Store(
 
     async def close(self) -> None:
         await self.db.close()
+
+    async def store_channel_post(self, post: IncomingPost, now: datetime) -> UpsertResult:
+        """A post that reached the bot as a `channel_post` update, in one transaction: the
+        post (or its edit), its channel, the channel as an `updates` source, and the
+        source's post count. Killed half-way, none of it happened."""
+        stamp = to_unix(now)
+        async with self.db.transaction() as conn:
+            result = await self._upsert_in(conn, [post], stamp)
+            channel = await self._resolve_channel(conn, post.channel)
+            await self._ensure_updates_source_in(conn, channel.id, channel.username, stamp)
+            if result.inserted:
+                await self._count_source_posts_in(conn, channel.id, result.inserted)
+        return result
 
 
 async def open_store(target: Path | str, create: bool = True) -> Store:

@@ -188,10 +188,14 @@ class PostsStore:
         Idempotent: the same posts again change nothing. An empty text never replaces a
         stored one (a page that failed to show the text is not an edit).
         """
-        result = UpsertResult()
         if not posts:
-            return result
-        now = int(time.time())
+            return UpsertResult()
+        async with self.db.transaction() as conn:
+            return await self._upsert_in(conn, posts, int(time.time()))
+
+    async def _upsert_in(self, conn: Conn, posts: Sequence[IncomingPost], now: int) -> UpsertResult:
+        """`upsert_posts` inside a transaction the caller holds."""
+        result = UpsertResult()
         # Every way in (web pages, updates, imports) is capped here as well as at its edge.
         posts = [
             post
@@ -199,60 +203,59 @@ class PostsStore:
             else replace(post, text=capped_text(post.text))
             for post in posts
         ]
-        async with self.db.transaction() as conn:
-            await self._load_channels(conn)
-            by_channel: dict[int, dict[int, IncomingPost]] = {}
-            for post in posts:
-                channel = await self._resolve_channel(conn, post.channel)
-                # A later duplicate in the same batch wins, as it would in two batches.
-                by_channel.setdefault(channel.id, {})[post.message_id] = post
-            for channel_id, incoming in by_channel.items():
-                existing = await self._existing(conn, channel_id, list(incoming))
-                inserts, edits, refreshes = [], [], []
-                edited: list[int] = []
-                for message_id, post in incoming.items():
-                    row = existing.get(message_id)
-                    if row is None:
-                        inserts.append(self._insert_params(channel_id, post, now))
-                        continue
-                    text_changed = bool(post.text.strip()) and not same_text(post.text, row["text"])
-                    meta = self._meta(post, row)
-                    if text_changed:
-                        edits.append((post.text, now, *meta, row["id"]))
-                        edited.append(message_id)
-                    elif meta != self._meta_of_row(row) or row["deleted_at"] is not None:
-                        refreshes.append((now, *meta, row["id"]))
-                    else:
-                        result.unchanged += 1
-                if inserts:
-                    await conn.executemany(
-                        "INSERT INTO posts (channel_id, message_id, date, text, views, "
-                        "edit_date, forwarded_from, media_kind, author, reply_to, "
-                        "first_seen_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-                        inserts,
-                    )
-                if edits:
-                    await conn.executemany(
-                        "UPDATE posts SET text = ?, edited = 1, updated_at = ?, views = ?, "
-                        "edit_date = ?, forwarded_from = ?, media_kind = ?, deleted_at = NULL "
-                        "WHERE id = ?",
-                        edits,
-                    )
-                if refreshes:
-                    await conn.executemany(
-                        "UPDATE posts SET updated_at = ?, views = ?, edit_date = ?, "
-                        "forwarded_from = ?, media_kind = ?, deleted_at = NULL WHERE id = ?",
-                        refreshes,
-                    )
-                if inserts or edits:
-                    await conn.index_texts(
-                        channel_id,
-                        [(row[1], row[3]) for row in inserts]
-                        + [(mid, incoming[mid].text) for mid in edited],
-                    )
-                result.inserted += len(inserts)
-                result.edited += len(edits)
-                result.refreshed += len(refreshes)
+        await self._load_channels(conn)
+        by_channel: dict[int, dict[int, IncomingPost]] = {}
+        for post in posts:
+            channel = await self._resolve_channel(conn, post.channel)
+            # A later duplicate in the same batch wins, as it would in two batches.
+            by_channel.setdefault(channel.id, {})[post.message_id] = post
+        for channel_id, incoming in by_channel.items():
+            existing = await self._existing(conn, channel_id, list(incoming))
+            inserts, edits, refreshes = [], [], []
+            edited: list[int] = []
+            for message_id, post in incoming.items():
+                row = existing.get(message_id)
+                if row is None:
+                    inserts.append(self._insert_params(channel_id, post, now))
+                    continue
+                text_changed = bool(post.text.strip()) and not same_text(post.text, row["text"])
+                meta = self._meta(post, row)
+                if text_changed:
+                    edits.append((post.text, now, *meta, row["id"]))
+                    edited.append(message_id)
+                elif meta != self._meta_of_row(row) or row["deleted_at"] is not None:
+                    refreshes.append((now, *meta, row["id"]))
+                else:
+                    result.unchanged += 1
+            if inserts:
+                await conn.executemany(
+                    "INSERT INTO posts (channel_id, message_id, date, text, views, "
+                    "edit_date, forwarded_from, media_kind, author, reply_to, "
+                    "first_seen_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                    inserts,
+                )
+            if edits:
+                await conn.executemany(
+                    "UPDATE posts SET text = ?, edited = 1, updated_at = ?, views = ?, "
+                    "edit_date = ?, forwarded_from = ?, media_kind = ?, deleted_at = NULL "
+                    "WHERE id = ?",
+                    edits,
+                )
+            if refreshes:
+                await conn.executemany(
+                    "UPDATE posts SET updated_at = ?, views = ?, edit_date = ?, "
+                    "forwarded_from = ?, media_kind = ?, deleted_at = NULL WHERE id = ?",
+                    refreshes,
+                )
+            if inserts or edits:
+                await conn.index_texts(
+                    channel_id,
+                    [(row[1], row[3]) for row in inserts]
+                    + [(mid, incoming[mid].text) for mid in edited],
+                )
+            result.inserted += len(inserts)
+            result.edited += len(edits)
+            result.refreshed += len(refreshes)
         return result
 
     @staticmethod

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.models import Source
-from bot.store.base import Backend, Row, from_unix, to_unix
+from bot.store.base import Backend, Conn, Row, from_unix, to_unix
 
 SOURCE_COLUMNS = (
     "id, username, channel_id, kind, origin, enabled, status, status_reason, cursor, "
@@ -109,32 +109,41 @@ class SourcesStore:
 
     async def ensure_updates_source(self, channel_id: int, username: str | None) -> None:
         """A channel whose posts reach the bot through updates becomes a source by itself."""
-        now = int(time.time())
         async with self.db.transaction() as conn:
-            # `username = NULL` is never true: a channel without one is found by its id only.
-            row = await conn.fetchone(
-                "SELECT id FROM sources WHERE channel_id = ? OR username = ?",
-                (channel_id, username),
+            await self._ensure_updates_source_in(conn, channel_id, username, int(time.time()))
+
+    @staticmethod
+    async def _ensure_updates_source_in(
+        conn: Conn, channel_id: int, username: str | None, now: int
+    ) -> None:
+        # `username = NULL` is never true: a channel without one is found by its id only.
+        row = await conn.fetchone(
+            "SELECT id FROM sources WHERE channel_id = ? OR username = ?",
+            (channel_id, username),
+        )
+        if row is None:
+            await conn.execute(
+                "INSERT INTO sources (username, channel_id, kind, origin, added_at, status, "
+                "last_success_at) VALUES (?, ?, 'updates', 'channel_post', ?, 'ok', ?)",
+                (username, channel_id, now, now),
             )
-            if row is None:
-                await conn.execute(
-                    "INSERT INTO sources (username, channel_id, kind, origin, added_at, status, "
-                    "last_success_at) VALUES (?, ?, 'updates', 'channel_post', ?, 'ok', ?)",
-                    (username, channel_id, now, now),
-                )
-            else:
-                await conn.execute(
-                    "UPDATE sources SET channel_id = coalesce(channel_id, ?), last_success_at = ?, "
-                    "status = CASE WHEN kind = 'updates' THEN 'ok' ELSE status END WHERE id = ?",
-                    (channel_id, now, row["id"]),
-                )
+        else:
+            await conn.execute(
+                "UPDATE sources SET channel_id = coalesce(channel_id, ?), last_success_at = ?, "
+                "status = CASE WHEN kind = 'updates' THEN 'ok' ELSE status END WHERE id = ?",
+                (channel_id, now, row["id"]),
+            )
 
     async def count_source_post(self, channel_id: int, count: int = 1) -> None:
         async with self.db.transaction() as conn:
-            await conn.execute(
-                "UPDATE sources SET posts_stored = posts_stored + ? WHERE channel_id = ?",
-                (count, channel_id),
-            )
+            await self._count_source_posts_in(conn, channel_id, count)
+
+    @staticmethod
+    async def _count_source_posts_in(conn: Conn, channel_id: int, count: int) -> None:
+        await conn.execute(
+            "UPDATE sources SET posts_stored = posts_stored + ? WHERE channel_id = ?",
+            (count, channel_id),
+        )
 
     async def due_sources(self, now: datetime) -> list[Source]:
         return await self._fetch_sources(

@@ -427,11 +427,10 @@ async def cmd_digest(args: argparse.Namespace, settings: Settings) -> int:
     window = resolve_window(now, args.since, args.until, settings.tz)
 
     async def work(store: Store) -> int:
-        from bot.digest.llm import make_summariser  # imports openai only for digests
-        from bot.embeddings.factory import make_embedder
+        from bot.wiring import digest_tools
 
-        embedder = make_embedder(settings)
-        summariser = make_summariser(settings, store, embedder=embedder)
+        tools = digest_tools(settings, store)
+        embedder, summariser = tools.embedder, tools.summariser
         try:
             digest = await build_digest(
                 store, topic, window, now, limit=max(1, args.limit), summariser=summariser,
@@ -576,19 +575,12 @@ async def cmd_sources(args: argparse.Namespace, settings: Settings) -> int:
 
 async def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     from bot.http import make_http_client
-    from bot.ingest.poller import Poller, PreviewFetcher
+    from bot.wiring import make_poller
 
     async def work(store: Store) -> int:
         await store.sync_config_sources(settings.sources)
         async with make_http_client() as client:
-            fetcher = PreviewFetcher(client, settings.tme_url)
-            poller = Poller(
-                store,
-                fetcher,
-                interval=timedelta(seconds=settings.poll_interval_seconds),
-                backfill=settings.backfill_posts,
-            )
-            outcomes = await poller.poll_once()
+            outcomes = await make_poller(store, client, settings).poll_once()
         if not outcomes:
             print("No sources to poll: set SOURCES or add channels in the bot.")
         for outcome in outcomes:

@@ -33,9 +33,9 @@ from bot.config import Settings
 from bot.digest.topics import load_topics
 from bot.errors import ConfigError
 from bot.http import make_http_client
-from bot.ingest.poller import Poller, PreviewFetcher
 from bot.retry import RetryPolicy, backoff_seconds
 from bot.store import Store, open_store
+from bot.wiring import digest_tools, make_poller
 
 log = logging.getLogger(__name__)
 
@@ -252,24 +252,20 @@ async def run(
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
-    from bot.digest.llm import make_summariser
-
     store = await open_store(settings.database)
     try:
         added = await store.sync_config_sources(settings.sources)
         if added:
             log.info("new sources from SOURCES: %s", ", ".join(added))
-        from bot.embeddings.factory import make_embedder
-
         # Digests group by meaning wherever they are made (the bot, the scheduler); a
         # poller alone makes none. Embedding stored posts is the scheduler's upkeep.
-        embedder = make_embedder(settings) if as_bot or as_scheduler else None
+        tools = digest_tools(settings, store, with_embedder=as_bot or as_scheduler)
         svc = BotServices(
             settings=settings,
             store=store,
             topics=load_topics(settings.topics_file),
-            summariser=make_summariser(settings, store, embedder=embedder),
-            embedder=embedder,
+            summariser=tools.summariser,
+            embedder=tools.embedder,
         )
         app = build_application(svc) if as_bot or as_scheduler else None
         if app is not None:
@@ -280,14 +276,7 @@ async def run(
             else:
                 without_daily_digests(app)
         async with make_http_client() as client:
-            poller = Poller(
-                store,
-                PreviewFetcher(client, settings.tme_url),
-                interval=timedelta(seconds=settings.poll_interval_seconds),
-                backfill=settings.backfill_posts,
-                worker=worker,
-                lease=lease,
-            )
+            poller = make_poller(store, client, settings, worker, lease)
             if app is not None and as_bot:
                 await start_bot(app, settings)
             elif app is not None:

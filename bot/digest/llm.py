@@ -39,7 +39,7 @@ from bot.digest.prompting import (
     count_tokens,
     plan_prompt,
 )
-from bot.digest.summary import ExtractiveSummariser, Summariser, SummaryResult
+from bot.digest.summary import ExtractiveSummariser, SummaryResult
 from bot.digest.topics import Topic
 from bot.digest.verify import StoryLines, lines_by_story, parse_answer
 from bot.digest.window import Window
@@ -450,25 +450,11 @@ class LLMSummariser:
         return Completion(text, count_tokens(system) + count_tokens(user), count_tokens(text))
 
 
-def make_summariser(
-    settings: Settings,
-    store: AnswerStore | None = None,
-    policy: RetryPolicy = DEFAULT_POLICY,
-    embedder: Embedder | None = None,
-) -> Summariser:
-    """The model when one is configured (a key or a base URL), else the extractive one.
-    `embedder`: checks that each model line means what its posts say."""
-    if settings.llm_enabled:
-        return LLMSummariser.from_settings(settings, store, policy, embedder)
-    return ExtractiveSummariser()
-
-
 __all__ = [
     "ANSWER_FORMAT",
     "AnswerStore",
     "LLMSummariser",
     "ModelConfig",
     "ModelError",
-    "make_summariser",
     "retry_after_seconds",
 ]

@@ -26,7 +26,6 @@ from bot.digest.llm import (
     ANSWER_FORMAT,
     LLMSummariser,
     ModelConfig,
-    make_summariser,
     retry_after_seconds,
 )
 from bot.digest.pipeline import build_digest
@@ -38,6 +37,7 @@ from bot.embeddings.local import LocalEmbedder
 from bot.models import ChannelRef, Digest, IncomingPost
 from bot.retry import RetryPolicy
 from bot.store import Store, open_store
+from bot.wiring import make_summariser
 from tests.fakes.openai_server import FakeOpenAI, Reply
 
 NOW = datetime(2026, 3, 11, 8, 0, tzinfo=UTC)

@@ -13,22 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.cli_helpers import run
 from tests.conftest import CORPUS_POSTS
-
-
-def run(
-    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None
-) -> subprocess.CompletedProcess[str]:
-    full_env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_PATH", "TIMEZONE"}}
-    full_env.update(env or {})
-    return subprocess.run(
-        [sys.executable, "-m", "bot", *args],
-        capture_output=True,
-        text=True,
-        env=full_env,
-        cwd=cwd,
-        timeout=120,
-    )
 
 
 def test_demo_prints_a_cited_belarus_digest_without_network(tmp_path: Path) -> None:

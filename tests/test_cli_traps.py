@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from bot.digest.topics import default_topics_path
-from tests.test_cli import run
+from tests.cli_helpers import run
 
 
 def write_posts(path: Path, posts: list[dict[str, object]]) -> Path:

@@ -271,8 +271,11 @@ class Poller:
         worker: str | None = None,
         lease: timedelta | None = None,
         claim_batch: int = CLAIM_BATCH,
+        max_pages: int = MAX_PAGES_PER_POLL,
     ) -> None:
         self.store = store
+        self.max_pages = max_pages
+        """Pages one poll reads at most; a longer backlog is resumed by the next polls."""
         self.fetcher = fetcher
         self.interval = interval
         self.backfill = backfill
@@ -417,9 +420,7 @@ class Poller:
         outcome = PollOutcome(f"@{source.username}", "ok")
         first_poll = source.cursor is None
         wanted = self.backfill if first_poll else None
-        max_pages = (
-            MAX_PAGES_PER_POLL if wanted is None else max(MAX_PAGES_PER_POLL, wanted // 10 + 2)
-        )
+        max_pages = self.max_pages if wanted is None else max(self.max_pages, wanted // 10 + 2)
         resuming = not first_poll and source.resume_before is not None
         if resuming:
             page = await self.fetcher.page(source.username, before=source.resume_before)

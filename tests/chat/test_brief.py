@@ -26,7 +26,7 @@ from tests.chat.conftest import (
     running_bot,
     settings_for,
 )
-from tests.digest.test_llm import stored_urls
+from tests.digest.model_helpers import stored_urls
 from tests.fakes.botapi import FakeBotAPI
 from tests.fakes.telegraph import FakeTelegraph
 

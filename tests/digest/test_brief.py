@@ -35,7 +35,7 @@ from bot.digest.window import Window
 from bot.embeddings.local import LocalEmbedder
 from bot.models import ChannelRef, Digest, IncomingPost
 from bot.store import Store
-from tests.digest.test_llm import lie_about_each, sources_in, stored_urls, summariser_for, told
+from tests.digest.model_helpers import lie_about_each, sources_in, stored_urls, summariser_for, told
 from tests.fakes.openai_server import FakeOpenAI, Reply
 
 BELARUS_WINDOW = Window(datetime(2024, 11, 26, tzinfo=UTC), datetime(2024, 12, 6, tzinfo=UTC))

@@ -10,7 +10,7 @@ from bot.demo import demo_posts
 from bot.digest.llm import LLMSummariser
 from bot.digest.pipeline import build_digest
 from bot.store import Store
-from tests.digest.test_llm import DEMO_WINDOW, FAST, NOW, belarus, cite_each, settings_for
+from tests.digest.model_helpers import DEMO_WINDOW, FAST, NOW, belarus, cite_each, settings_for
 from tests.fakes.openai_server import FakeOpenAI
 
 

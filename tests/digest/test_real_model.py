@@ -21,7 +21,7 @@ from bot.digest.pipeline import build_digest
 from bot.digest.render import render_text
 from bot.retry import RetryPolicy
 from bot.store import Store
-from tests.digest.test_llm import CORPUS_WINDOW, NOW, assert_links_are_stored_posts, belarus
+from tests.digest.model_helpers import CORPUS_WINDOW, NOW, assert_links_are_stored_posts, belarus
 
 pytestmark = [pytest.mark.realmodel, pytest.mark.timeout(3600)]
 

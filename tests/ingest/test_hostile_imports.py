@@ -24,7 +24,7 @@ from bot.ingest.imports import Rejected, iter_json_array, read_import_file
 from bot.models import MAX_POST_TEXT_CHARS, ChannelRef, IncomingPost
 from bot.query import match_all_words
 from bot.store import Store
-from tests.test_cli import run
+from tests.cli_helpers import run
 
 CHANNEL = -1001234567890
 

@@ -36,10 +36,17 @@ async def client() -> AsyncIterator[httpx.AsyncClient]:
 
 
 def make_poller(
-    store: Store, tme: FakeTme, client: httpx.AsyncClient, backfill: int = 100, pacing: float = 0.0
+    store: Store,
+    tme: FakeTme,
+    client: httpx.AsyncClient,
+    backfill: int = 100,
+    pacing: float = 0.0,
+    max_pages: int = 60,
 ) -> Poller:
     fetcher = PreviewFetcher(client, tme.base_url, pacing=pacing, retry=FAST_RETRY)
-    return Poller(store, fetcher, interval=timedelta(minutes=5), backfill=backfill)
+    return Poller(
+        store, fetcher, interval=timedelta(minutes=5), backfill=backfill, max_pages=max_pages
+    )
 
 
 async def stored_ids(store: Store, name: str) -> list[int]:
@@ -237,14 +244,11 @@ async def test_requests_to_one_host_are_paced(
 
 
 async def test_a_backlog_longer_than_one_poll_reads_is_closed_by_the_next_polls(
-    store: Store, tme: FakeTme, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+    store: Store, tme: FakeTme, client: httpx.AsyncClient
 ) -> None:
-    import bot.ingest.poller as poller_module
-
-    monkeypatch.setattr(poller_module, "MAX_PAGES_PER_POLL", 3)
     channel = tme.channel("noel_reports", posts=20)
     await store.add_source("noel_reports")
-    poller = make_poller(store, tme, client, backfill=20)
+    poller = make_poller(store, tme, client, backfill=20, max_pages=3)
     await poll(poller, store, "noel_reports")
     channel.add(130)  # ids 21..150: more than three pages behind
     await poll(poller, store, "noel_reports")

@@ -17,7 +17,6 @@ showing the chat id, so an admin can add it, and nothing else.
 from __future__ import annotations
 
 import logging
-import time
 from typing import Any
 
 from telegram import Update
@@ -109,10 +108,8 @@ async def _refuse(update: Update, context: ContextTypes.DEFAULT_TYPE, svc: BotSe
     is_ours = text.startswith("/") and not addressed_to_other_bot(text, context.bot.username)
     if chat is None or message is None or not is_ours:
         return
-    last = svc.refused.get(chat.id)
-    if last is not None and time.monotonic() - last < REFUSAL_INTERVAL:
+    if not svc.refused.due(chat.id, REFUSAL_INTERVAL):
         return
-    svc.refused[chat.id] = time.monotonic()
     log.info("refused chat %s", chat.id)
     await message.reply_text(
         f"This bot is private. This chat's id is <code>{chat.id}</code>: "

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import UTC, timedelta
@@ -131,26 +130,26 @@ async def send_digest(
     cooldown waits for its turn (a few per chat; more are turned away with one line)."""
     svc = services(context)
     chat_id = _chat_id(update)
-    waiting = svc.waiting.get(chat_id, 0)
+    waiting = svc.turns.waiting.get(chat_id, 0)
     if waiting >= MAX_WAITING:
         await reply(
             update,
             f"{waiting} digests are already waiting in this chat: ask again once they are here.",
         )
         return
-    busy = svc.chat_lock(chat_id).locked() or svc.cooldown_left(chat_id) > 0
-    svc.waiting[chat_id] = waiting + 1
+    busy = svc.turns.lock(chat_id).locked() or svc.turns.cooldown_left(chat_id) > 0
+    svc.turns.waiting[chat_id] = waiting + 1
     counted = True
     try:
         placeholder = None
         if busy:
             placeholder = await reply(update, f"Next in line: {h(topic.title)}…")
-        async with svc.chat_lock(chat_id):
-            svc.waiting[chat_id] -= 1
+        async with svc.turns.lock(chat_id):
+            svc.turns.waiting[chat_id] -= 1
             counted = False
-            if (pause := svc.cooldown_left(chat_id)) > 0:
+            if (pause := svc.turns.cooldown_left(chat_id)) > 0:
                 await asyncio.sleep(pause)
-            svc.start_cooldown(chat_id)
+            svc.turns.start_cooldown(chat_id)
             now = svc.clock()
             window = Window(now - request.span, now)
             limit = ALL_STORIES if request.all_stories else DEFAULT_LIMIT
@@ -164,7 +163,7 @@ async def send_digest(
             await svc.record(chat_id, topic, "command", progress.result)
     finally:
         if counted:
-            svc.waiting[chat_id] -= 1
+            svc.turns.waiting[chat_id] -= 1
 
 
 @dataclass(slots=True)
@@ -265,7 +264,7 @@ async def more_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     await _answer(query)
     origin = query.message if isinstance(query.message, Message) else None
     try:
-        async with svc.chat_lock(chat_id):
+        async with svc.turns.lock(chat_id):
             composed = await svc.compose(
                 chat_id, topic, Window(page.since, page.until), exclude_seen=page.exclude_seen,
                 limit=page.page_size, shown_before=page.shown,
@@ -547,10 +546,8 @@ async def stale_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     chat_id = _chat_id(update)
     if addressed_to_other_bot(_message(update).text or "", context.bot.username):
         return  # `/belarus@otherbot`: not ours to answer, late or not
-    last = svc.stale_told.get(chat_id)
-    if last is not None and time.monotonic() - last < STALE_NOTICE_EVERY:
+    if not svc.stale_told.due(chat_id, STALE_NOTICE_EVERY):
         return
-    svc.stale_told[chat_id] = time.monotonic()
     sent = when_text(_message(update).date, svc.settings.tz)
     await reply(
         update,

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, time, timedelta
-from time import monotonic
 
 from telegram.error import ChatMigrated, NetworkError, RetryAfter, TelegramError
 from telegram.ext import ContextTypes
@@ -80,11 +79,10 @@ async def send_due(svc: BotServices, context: ContextTypes.DEFAULT_TYPE) -> list
             continue
         if not may_receive(svc, sub.chat_id):
             continue
-        failure = svc.daily_failures.get(sub.id)
-        if failure is not None and monotonic() < failure[1]:
+        if svc.daily_retries.waiting(sub.id):
             continue
         if await send_one(svc, context, sub, now):
-            svc.daily_failures.pop(sub.id, None)
+            svc.daily_retries.succeeded(sub.id)
             await svc.store.mark_subscription_sent(sub.id, now)
             handled.append(sub.id)
     return handled
@@ -102,7 +100,7 @@ async def send_one(
     since = (sub.last_sent_at - overlap) if sub.last_sent_at else now - timedelta(hours=24)
     window = Window(max(since, now - MAX_WINDOW), now)
     delivered = 0
-    async with svc.chat_lock(sub.chat_id):
+    async with svc.turns.lock(sub.chat_id):
         composed = await svc.compose(sub.chat_id, topic, window, exclude_seen=True)
         try:
             for index, text in enumerate(composed.messages):
@@ -129,9 +127,8 @@ async def send_one(
 def give_up_or_retry(svc: BotServices, sub: Subscription, now: datetime, exc: Exception) -> bool:
     """Network trouble is retried with backoff until the day is over; a refusal is final."""
     if isinstance(exc, NetworkError | RetryAfter) and now < due_at(sub, now, svc) + GIVE_UP_AFTER:
-        attempts = svc.daily_failures.get(sub.id, (0, 0.0))[0] + 1
-        delay = retry_delay(attempts)
-        svc.daily_failures[sub.id] = (attempts, monotonic() + delay)
+        delay = retry_delay(svc.daily_retries.attempts(sub.id) + 1)
+        attempts = svc.daily_retries.failed(sub.id, delay)
         log.warning(
             "daily %s to %s failed (%s); retry %d in %.0f s",
             sub.topic, sub.chat_id, exc, attempts, delay,

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -18,6 +17,7 @@ from typing import Any
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.chat.messages import pack_messages
+from bot.chat.state import ChatTurns, DailyRetries, Notices
 from bot.config import Settings
 from bot.digest.brief import (
     brief_summary_html,
@@ -80,15 +80,13 @@ class BotServices:
     clock: Clock = utc_now
     embedder: Embedder | None = None
     """Groups stories across languages; None: by shared words only (EMBEDDINGS=off)."""
-    cooldowns: dict[int, float] = field(default_factory=dict)
-    refused: dict[int, float] = field(default_factory=dict)
-    chat_locks: dict[int, asyncio.Lock] = field(default_factory=dict)
-    daily_failures: dict[int, tuple[int, float]] = field(default_factory=dict)
-    """Subscription id -> (failed attempts, monotonic time of the next try)."""
-    waiting: dict[int, int] = field(default_factory=dict)
-    """Chat id -> digest requests waiting for their turn (bounded per chat)."""
-    stale_told: dict[int, float] = field(default_factory=dict)
-    """Chat id -> monotonic time it was last told that its backlog was too old."""
+    turns: ChatTurns = field(init=False)
+    """Whose turn it is to get a digest (one at a time per chat, a pause between two)."""
+    refused: Notices = field(default_factory=Notices)
+    """Strangers told that the bot is private."""
+    stale_told: Notices = field(default_factory=Notices)
+    """Chats told that their backlog of commands was too old to answer."""
+    daily_retries: DailyRetries = field(default_factory=DailyRetries)
     inflight: set[asyncio.Task[Any]] = field(default_factory=set)
     """Tasks handling updates or sending daily digests: cancelled if a stop takes too long."""
     telegraph: TelegraphPublisher | None = None
@@ -111,23 +109,12 @@ class BotServices:
             return Topic.adhoc(words)
         return None
 
-    def chat_lock(self, chat_id: int) -> asyncio.Lock:
-        """One digest at a time per chat: the next one must see what the last one recorded."""
-        return self.chat_locks.setdefault(chat_id, asyncio.Lock())
+    def __post_init__(self) -> None:
+        self.turns = ChatTurns(self.settings.chat_cooldown_seconds)
 
     @property
     def summariser_name(self) -> str:
         return str(getattr(self.summariser, "name", "extractive"))
-
-    def cooldown_left(self, chat_id: int) -> float:
-        """Seconds this chat must still wait before another digest; 0 when it may ask."""
-        last = self.cooldowns.get(chat_id)
-        if last is None:
-            return 0.0
-        return max(0.0, self.settings.chat_cooldown_seconds - (time.monotonic() - last))
-
-    def start_cooldown(self, chat_id: int) -> None:
-        self.cooldowns[chat_id] = time.monotonic()
 
     async def compose(
         self,

@@ -157,12 +157,12 @@ async def test_a_network_failure_is_retried_later_not_every_tick(
         api.set_down(True)
         clock.now = NOW
         for _ in range(100):  # until the tick has tried and failed
-            if bot.svc.daily_failures:
+            if bot.svc.daily_retries.failures:
                 break
             await asyncio.sleep(0.05)
         api.set_down(False)
         await asyncio.sleep(TICKS)  # several more ticks, with the API back
-        [(failures, _)] = bot.svc.daily_failures.values()
+        [(failures, _)] = bot.svc.daily_retries.failures.values()
         assert failures == 1  # held back for a minute, not retried every tick
         assert digests_to(api) == []
 

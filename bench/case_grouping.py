@@ -37,6 +37,21 @@ async def _load(ctx: Context, need: int) -> list[Post]:
     return posts[:need]
 
 
+def growth_row(
+    case: str, measure: str, counts: list[int], times: list[float]
+) -> tuple[float, float, Row]:
+    """How time grows with posts, from the smallest size to the largest: the least-squares
+    exponent k (time ∝ nᵏ), the time ratio per 10× posts, and the table row that checks it."""
+    exponent = slope([float(n) for n in counts], times)
+    low, high = counts[0], counts[-1]
+    per_10x = (times[-1] / times[0]) ** (1 / math.log10(high / low))
+    row = Row(
+        case, f"{human(low)}→{human(high)}", measure, f"k = {exponent:.2f}", "", per_10x,
+        f"10× posts ≤ {TARGET_RATIO:g}× time", per_10x <= TARGET_RATIO,
+    )  # fmt: skip
+    return exponent, per_10x, row
+
+
 def slope(xs: list[float], ys: list[float]) -> float:
     lx, ly = [math.log(x) for x in xs], [math.log(y) for y in ys]
     mx, my = statistics.fmean(lx), statistics.fmean(ly)
@@ -84,21 +99,10 @@ def run(ctx: Context) -> dict[str, Any]:
                 ms(m["best"]) if m["best"] < 10 else f"{m['best']:.1f} s",
             )
         )
-    exponent = slope([float(n) for n in counts], [measured[n]["best"] for n in counts])
-    low, high = counts[0], counts[-1]
-    per_10x = (measured[high]["best"] / measured[low]["best"]) ** (1 / math.log10(high / low))
-    rows.append(
-        Row(
-            "3 grouping",
-            f"{human(low)}→{human(high)}",
-            "growth exponent (time ∝ nᵏ)",
-            f"k = {exponent:.2f}",
-            "",
-            per_10x,
-            f"10× posts ≤ {TARGET_RATIO:g}× time",
-            per_10x <= TARGET_RATIO,
-        )
+    exponent, per_10x, row = growth_row(
+        "3 grouping", "growth exponent (time ∝ nᵏ)", counts, [measured[n]["best"] for n in counts]
     )
+    rows.append(row)
     return {
         "rows": rows,
         "details": {

@@ -13,12 +13,11 @@ real ones of real posts. `--quick` uses stand-in vectors (hashed stems), no mode
 from __future__ import annotations
 
 import asyncio
-import math
 import time
 from typing import Any
 
 from bench.case_digest import forget
-from bench.case_grouping import TARGET_RATIO, _load, slope
+from bench.case_grouping import _load, growth_row
 from bench.common import Context, Row, human, ms
 from bench.vectors import corpus_vectors, stand_in
 from bot.digest.grouping import group_posts
@@ -91,22 +90,11 @@ def run(ctx: Context) -> dict[str, Any]:
                 sem / lex,
             )
         )
-    times = [measured[n]["semantic_s"] for n in counts]
-    exponent = slope([float(n) for n in counts], times)
-    low, high = counts[0], counts[-1]
-    per_10x = (times[-1] / times[0]) ** (1 / math.log10(high / low))
-    rows.append(
-        Row(
-            "10 semantic grouping",
-            f"{human(low)}→{human(high)}",
-            "growth exponent with vectors (time ∝ nᵏ)",
-            f"k = {exponent:.2f}",
-            "",
-            per_10x,
-            f"10× posts ≤ {TARGET_RATIO:g}× time",
-            per_10x <= TARGET_RATIO,
-        )
-    )
+    exponent, per_10x, row = growth_row(
+        "10 semantic grouping", "growth exponent with vectors (time ∝ nᵏ)", counts,
+        [measured[n]["semantic_s"] for n in counts],
+    )  # fmt: skip
+    rows.append(row)
     return {
         "rows": rows,
         "details": {

@@ -17,12 +17,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 from typing import Any
 
-from bot.digest.relevance import CENTRAL
 from bot.digest.render import (
     anchor,
     empty_line,
     h,
     header_line,
+    item_marks,
     md_escape,
     md_url,
     when_text,
@@ -240,17 +240,6 @@ def _ended(sentence: str) -> str:
     return sentence.rstrip(",;:—–- ") + "."
 
 
-def _marks(item: DigestItem) -> list[str]:
-    marks = []
-    if item.relevance < CENTRAL and item.relevance_why:
-        marks.append(item.relevance_why)
-    if not item.verified:
-        marks.append("unverified figures")
-    if item.edited:
-        marks.append("edited after posting")
-    return marks
-
-
 def build_brief(digest: Digest, tz: tzinfo = UTC, keep: int | None = None) -> Brief:
     """The brief of `digest`; `keep`: only its first stories (to fit a page), saying so."""
     items = digest.items if keep is None else digest.items[:keep]
@@ -370,7 +359,7 @@ def _entry(
         support_refs = refs
     if hidden:
         parts.append(f"{item.post_count} posts, {hidden} not numbered")
-    parts.extend(_marks(item))
+    parts.extend(item_marks(item))
     support = Sentence.of(" · ".join(parts), support_refs) if parts else None
     return Entry(item, sentences, support, refs, hidden)
 

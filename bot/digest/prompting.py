@@ -264,22 +264,19 @@ class PromptContext:
 
     def user(self, sources: Sequence[PromptSource], structured: bool) -> str:
         answer_format = self.templates.format_json if structured else self.templates.format_text
-        values = {
-            "language": self.language,
-            "topic_title": self.topic.title,
-            "topic_description": self.topic.description or self.topic.title,
-            "window": f"{_when(self.window.since)} – {_when(self.window.until)}",
-            "source_count": str(len(sources)),
-            "sources": "\n\n".join(source.block for source in sources),
-            "answer_format": fill(
-                answer_format, "format_json" if structured else "format_text", {}
-            ),
-        }
+        values = self._values(sources)
+        values["answer_format"] = fill(
+            answer_format, "format_json" if structured else "format_text", {}
+        )
         return fill(self.templates.user, "user", values)
 
     def brief_user(self, sources: Sequence[PromptSource]) -> str:
         """The user prompt asking for a brief's lede over the numbered sources."""
-        values = {
+        return fill(self.templates.brief, "brief", self._values(sources))
+
+    def _values(self, sources: Sequence[PromptSource]) -> dict[str, str]:
+        """What the digest's and the brief's user prompts both fill in."""
+        return {
             "language": self.language,
             "topic_title": self.topic.title,
             "topic_description": self.topic.description or self.topic.title,
@@ -287,7 +284,6 @@ class PromptContext:
             "source_count": str(len(sources)),
             "sources": "\n\n".join(source.block for source in sources),
         }
-        return fill(self.templates.brief, "brief", values)
 
     def overhead_tokens(self) -> int:
         """Tokens of everything but the sources, in the longer of the two answer formats."""

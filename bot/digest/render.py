@@ -89,7 +89,9 @@ def figure_lines(item: DigestItem, tz: tzinfo, link: bool = False) -> list[str]:
     return lines
 
 
-def _marks(item: DigestItem) -> str:
+def item_marks(item: DigestItem) -> list[str]:
+    """What a reader must know about an item besides its line: a passing mention,
+    unverified figures, an edit after posting (digests and briefs show the same)."""
     marks = []
     if item.relevance < CENTRAL and item.relevance_why:
         marks.append(item.relevance_why)
@@ -97,6 +99,11 @@ def _marks(item: DigestItem) -> str:
         marks.append("unverified figures")
     if item.edited:
         marks.append("edited after posting")
+    return marks
+
+
+def _marks(item: DigestItem) -> str:
+    marks = item_marks(item)
     return f" [{'; '.join(marks)}]" if marks else ""
 
 

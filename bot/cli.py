@@ -532,7 +532,7 @@ async def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     with tempfile.TemporaryDirectory(prefix="wirebrief-demo-") as folder:
         store = await open_store(Path(folder) / "demo.db")
         try:
-            result = await store.upsert_posts(demo_posts(now))
+            result = await store.upsert_posts(demo_posts(now), now)
             print(
                 f"Imported {result.inserted} sample posts into a temporary database.\n",
                 file=sys.stderr,

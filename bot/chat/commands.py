@@ -437,7 +437,8 @@ async def addsource_command(update: Update, context: ContextTypes.DEFAULT_TYPE) 
         return
     user = update.effective_user
     origin = f"admin:{user.id if user else '?'}"
-    _, created = await services(context).store.add_source(username, origin)
+    svc = services(context)
+    _, created = await svc.store.add_source(username, origin, svc.clock())
     await reply(
         update,
         f"Added @{h(username)}; its first posts arrive with the next poll."

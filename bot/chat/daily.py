@@ -24,8 +24,6 @@ log = logging.getLogger(__name__)
 TICK_SECONDS = 30.0
 MAX_WINDOW = timedelta(days=7)
 LATE_POST_MARGIN = timedelta(minutes=10)
-RETRY_FIRST_SECONDS = 60.0
-RETRY_MAX_SECONDS = 3600.0
 GIVE_UP_AFTER = timedelta(hours=12)
 
 
@@ -63,11 +61,6 @@ def may_receive(svc: BotServices, chat_id: int) -> bool:
     """A chat taken out of ALLOWED_CHAT_IDS (and DIGEST_CHAT_IDS) gets nothing more."""
     settings = svc.settings
     return chat_id in settings.allowed_chat_ids or chat_id in settings.digest_chat_ids
-
-
-def retry_delay(attempts: int) -> float:
-    """After a network failure: 1, 2, 4 … minutes, at most an hour."""
-    return float(min(RETRY_MAX_SECONDS, RETRY_FIRST_SECONDS * 2 ** max(0, attempts - 1)))
 
 
 async def send_due(svc: BotServices, context: ContextTypes.DEFAULT_TYPE) -> list[int]:
@@ -127,7 +120,7 @@ async def send_one(
 def give_up_or_retry(svc: BotServices, sub: Subscription, now: datetime, exc: Exception) -> bool:
     """Network trouble is retried with backoff until the day is over; a refusal is final."""
     if isinstance(exc, NetworkError | RetryAfter) and now < due_at(sub, now, svc) + GIVE_UP_AFTER:
-        delay = retry_delay(svc.daily_retries.attempts(sub.id) + 1)
+        delay = svc.daily_retries.next_delay(sub.id)
         attempts = svc.daily_retries.failed(sub.id, delay)
         log.warning(
             "daily %s to %s failed (%s); retry %d in %.0f s",

@@ -53,10 +53,18 @@ class Notices:
 
 @dataclass(slots=True)
 class DailyRetries:
-    """Daily digests that failed on the network: subscription id -> (failed attempts,
-    monotonic time of the next try)."""
+    """Daily digests that failed on the network, retried after `first_seconds`, then
+    twice as long each time, at most `max_seconds` (1, 2, 4 … minutes, at most an hour).
+    `failures`: subscription id -> (failed attempts, monotonic time of the next try)."""
 
+    first_seconds: float = 60.0
+    max_seconds: float = 3600.0
     failures: dict[int, tuple[int, float]] = field(default_factory=dict)
+
+    def next_delay(self, subscription_id: int) -> float:
+        """How long to wait after one more failure of this subscription."""
+        attempts = self.attempts(subscription_id) + 1
+        return float(min(self.max_seconds, self.first_seconds * 2 ** (attempts - 1)))
 
     def waiting(self, subscription_id: int) -> bool:
         failure = self.failures.get(subscription_id)

@@ -246,6 +246,8 @@ class PollOutcome:
     pages: int = 0
     error: str | None = None
     next_poll_at: datetime | None = None
+    channel_id: int | None = None
+    """The source's channel row, as the store named it when posts were stored."""
 
     def line(self) -> str:
         if self.error:
@@ -431,7 +433,7 @@ class Poller:
         outcome.pages = 1
         kept = await self._store_page(page.posts, source, outcome, wanted, 0)
         if not resuming:
-            outcome.deleted += await self._note_deletions(page)
+            outcome.deleted += await self._note_deletions(page, outcome.channel_id)
         while (
             page.before is not None
             and page.posts
@@ -454,10 +456,9 @@ class Poller:
             )  # fmt: skip
         now = self.clock()
         outcome.next_poll_at = now + self.interval
-        channel = await self.store.find_channel(source.username)
         await self.store.record_poll_success(
             source.id,
-            channel.id if channel else None,
+            outcome.channel_id,  # None (nothing stored) keeps the channel the source has
             None if gap_open else (newest_id or None),
             outcome.new_posts,
             now,
@@ -488,27 +489,27 @@ class Poller:
         if wanted is not None:
             chosen = chosen[: max(0, wanted - kept)]
         if chosen:
-            result = await self.store.upsert_posts(chosen)
+            result = await self.store.upsert_posts(chosen, self.clock())
             outcome.new_posts += result.inserted
             outcome.edited += result.edited
+            # A page holds the asked channel's posts only (see `only_channel`).
+            outcome.channel_id = result.channel_ids[0]
         return len(chosen)
 
-    async def _note_deletions(self, page: PreviewPage) -> int:
-        """Stored posts inside the newest page's id range that the page no longer shows.
+    async def _note_deletions(self, page: PreviewPage, channel_id: int | None) -> int:
+        """Stored posts inside the newest page's id range that the page no longer shows
+        (`channel_id`: the page's channel row, None when none of its posts was stored).
 
         Only from a page read without problems: a post the parser could not read is not
         a deleted post.
         """
-        if not page.posts or page.problems or page.channel is None:
-            return 0
-        channel = await self.store.find_channel(page.channel)
-        if channel is None:
+        if not page.posts or page.problems or channel_id is None:
             return 0
         ids = {p.message_id for p in page.posts}
         low, high = min(ids), max(ids)
-        stored = await self.store.message_ids_between(channel.id, low, high)
+        stored = await self.store.message_ids_between(channel_id, low, high)
         gone = [mid for mid in stored if mid not in ids]
-        return await self.store.mark_deleted(channel.id, gone) if gone else 0
+        return await self.store.mark_deleted(channel_id, gone, self.clock()) if gone else 0
 
 
 def _forget(running: dict[int, asyncio.Task[None]], source_id: int, _: object) -> None:

@@ -57,7 +57,7 @@ class Store(
         stamp = to_unix(now)
         async with self.db.transaction() as conn:
             result = await self._upsert_in(conn, [post], stamp)
-            channel = await self._resolve_channel(conn, post.channel)
+            channel = self._channels[result.channel_ids[0]]
             await self._ensure_updates_source_in(conn, channel.id, channel.username, stamp)
             if result.inserted:
                 await self._count_source_posts_in(conn, channel.id, result.inserted)

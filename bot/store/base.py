@@ -12,6 +12,7 @@ import abc
 import asyncio
 import logging
 import sqlite3
+import time
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import UTC, datetime
@@ -38,6 +39,12 @@ def to_unix(value: datetime) -> int:
     if value.tzinfo is None:
         raise ValueError("naive datetime: wirebrief keeps every time in UTC")
     return int(value.timestamp())
+
+
+def stamp(now: datetime | None) -> int:
+    """The time a write records: the caller's clock (the poller's, the bot's, a test's),
+    or the wall clock for a caller that has none (a one-off script)."""
+    return to_unix(now) if now is not None else int(time.time())
 
 
 def from_unix(value: int | None) -> datetime | None:

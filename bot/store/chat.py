@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.store.base import Backend, from_unix, to_unix
+from bot.store.base import Backend, from_unix, stamp, to_unix
 
 IS_DELETED = "CASE WHEN deleted_at IS NULL THEN 0 ELSE 1 END"
 """A post's deletion as the 0 or 1 the integer columns keep (PostgreSQL has no implicit
@@ -63,7 +62,7 @@ class ChatStore:
 
         `now` is the bot's clock: a subscription made after today's time starts tomorrow.
         """
-        created = to_unix(now) if now else int(time.time())
+        created = stamp(now)
         async with self.db.transaction() as conn:
             row = await conn.fetchone(
                 "SELECT active FROM subscriptions WHERE chat_id = ? AND topic = ?",

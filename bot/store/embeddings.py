@@ -6,11 +6,11 @@ keeps them with the model that made them and forgets them when a post's text cha
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
-from bot.store.base import Backend
+from bot.store.base import Backend, stamp
 
 SQLITE_MAX_VARS = 900
 
@@ -86,7 +86,9 @@ class EmbeddingsStore:
         )
         return int(next(iter(rows))[0])
 
-    async def store_vectors(self, model: str, vectors: Sequence[VectorRow]) -> int:
+    async def store_vectors(
+        self, model: str, vectors: Sequence[VectorRow], now: datetime | None = None
+    ) -> int:
         """Store (post id, the text that was embedded, vector) in one transaction.
 
         A vector is kept only if the post still has that text: an edit that arrived while
@@ -94,7 +96,7 @@ class EmbeddingsStore:
         """
         if not vectors:
             return 0
-        now = int(time.time())
+        made_at = stamp(now)
         stored = 0
         async with self.db.transaction() as conn:
             for row in vectors:
@@ -104,7 +106,7 @@ class EmbeddingsStore:
                     "ON CONFLICT (post_id) DO UPDATE SET model = excluded.model, "
                     "dim = excluded.dim, vector = excluded.vector, "
                     "created_at = excluded.created_at",
-                    (model, row.dim, row.blob, now, row.post_id, row.text),
+                    (model, row.dim, row.blob, made_at, row.post_id, row.text),
                 )
         return stored
 

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from bot.store.base import Backend, from_unix, to_unix
+from bot.store.base import Backend, from_unix, stamp, to_unix
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,8 +54,9 @@ class LLMStore:
         )
 
     async def store_answer(
-        self, key: str, model: str, answer: str, tokens_in: int, tokens_out: int
-    ) -> None:
+        self, key: str, model: str, answer: str, tokens_in: int, tokens_out: int,
+        now: datetime | None = None,
+    ) -> None:  # fmt: skip
         async with self.db.transaction() as conn:
             await conn.execute(
                 "INSERT INTO llm_cache (key, model, answer, tokens_in, tokens_out, created_at) "
@@ -64,7 +64,7 @@ class LLMStore:
                 "model = excluded.model, answer = excluded.answer, "
                 "tokens_in = excluded.tokens_in, tokens_out = excluded.tokens_out, "
                 "created_at = excluded.created_at",
-                (key, model, answer, tokens_in, tokens_out, int(time.time())),
+                (key, model, answer, tokens_in, tokens_out, stamp(now)),
             )
 
     async def prune_llm_cache(self, before: datetime) -> int:

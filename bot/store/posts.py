@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import AsyncIterator, Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -17,7 +16,7 @@ from bot.models import (
     Post,
     capped_text,
 )
-from bot.store.base import Backend, Conn, Row, from_unix, to_unix
+from bot.store.base import Backend, Conn, Row, from_unix, stamp, to_unix
 from bot.store.fts import to_tsquery
 
 POST_COLUMNS = (
@@ -34,12 +33,14 @@ first; longer windows are found through the FTS index first (see `posts_in_windo
 
 @dataclass(slots=True)
 class UpsertResult:
-    """What an upsert did: new posts, text edits, metadata refreshes, nothing."""
+    """What an upsert did: new posts, text edits, metadata refreshes, nothing; and the
+    channel rows the posts belong to (so a caller need not look its channel up again)."""
 
     inserted: int = 0
     edited: int = 0
     refreshed: int = 0
     unchanged: int = 0
+    channel_ids: list[int] = field(default_factory=list)
 
     @property
     def updated(self) -> int:
@@ -50,6 +51,7 @@ class UpsertResult:
         self.edited += other.edited
         self.refreshed += other.refreshed
         self.unchanged += other.unchanged
+        self.channel_ids += [c for c in other.channel_ids if c not in self.channel_ids]
         return self
 
 
@@ -107,14 +109,13 @@ class PostsStore:
         await self._load_channels()
         return self._find_channel(ChannelRef(username=username))[1]
 
-    async def _resolve_channel(self, conn: Conn, ref: ChannelRef) -> Channel:
+    async def _resolve_channel(self, conn: Conn, ref: ChannelRef, now: int) -> Channel:
         """The channel row for `ref`, created or completed with what `ref` adds.
 
         Must run inside a transaction. When the username now belongs to a different numeric
         id (a renamed channel), the numeric id wins and the old row loses the username.
         """
         by_peer, by_name = self._find_channel(ref)
-        now = int(time.time())
         if by_peer and by_name and by_peer.id != by_name.id:
             if by_name.peer_id is None:
                 # One channel seen two ways: by id (an export) and by username (its web
@@ -175,15 +176,18 @@ class PostsStore:
         await conn.execute("DELETE FROM channels WHERE id = ?", (gone.id,))
         self._channels.pop(gone.id, None)
 
-    async def ensure_channel(self, ref: ChannelRef) -> Channel:
+    async def ensure_channel(self, ref: ChannelRef, now: datetime | None = None) -> Channel:
         async with self.db.transaction() as conn:
             await self._load_channels(conn)
-            return await self._resolve_channel(conn, ref)
+            return await self._resolve_channel(conn, ref, stamp(now))
 
     # ----- writing posts --------------------------------------------------------------
 
-    async def upsert_posts(self, posts: Sequence[IncomingPost]) -> UpsertResult:
-        """Insert new posts, apply edits, refresh views; all in one transaction.
+    async def upsert_posts(
+        self, posts: Sequence[IncomingPost], now: datetime | None = None
+    ) -> UpsertResult:
+        """Insert new posts, apply edits, refresh views; all in one transaction. The
+        result names the channel row of each channel the posts came from.
 
         Idempotent: the same posts again change nothing. An empty text never replaces a
         stored one (a page that failed to show the text is not an edit).
@@ -191,7 +195,7 @@ class PostsStore:
         if not posts:
             return UpsertResult()
         async with self.db.transaction() as conn:
-            return await self._upsert_in(conn, posts, int(time.time()))
+            return await self._upsert_in(conn, posts, stamp(now))
 
     async def _upsert_in(self, conn: Conn, posts: Sequence[IncomingPost], now: int) -> UpsertResult:
         """`upsert_posts` inside a transaction the caller holds."""
@@ -206,7 +210,9 @@ class PostsStore:
         await self._load_channels(conn)
         by_channel: dict[int, dict[int, IncomingPost]] = {}
         for post in posts:
-            channel = await self._resolve_channel(conn, post.channel)
+            channel = await self._resolve_channel(conn, post.channel, now)
+            if channel.id not in result.channel_ids:
+                result.channel_ids.append(channel.id)
             # A later duplicate in the same batch wins, as it would in two batches.
             by_channel.setdefault(channel.id, {})[post.message_id] = post
         for channel_id, incoming in by_channel.items():
@@ -307,12 +313,14 @@ class PostsStore:
                 found[row["message_id"]] = row
         return found
 
-    async def mark_deleted(self, channel_id: int, message_ids: Iterable[int]) -> int:
+    async def mark_deleted(
+        self, channel_id: int, message_ids: Iterable[int], now: datetime | None = None
+    ) -> int:
         """Record that posts were found deleted; they leave digests but keep their history."""
         ids = list(message_ids)
         if not ids:
             return 0
-        now = int(time.time())
+        when = stamp(now)
         changed = 0
         async with self.db.transaction() as conn:
             for chunk in _chunks(ids, SQLITE_MAX_VARS):
@@ -320,7 +328,7 @@ class PostsStore:
                 changed += await conn.execute(
                     f"UPDATE posts SET deleted_at = ?, updated_at = ? WHERE channel_id = ? "
                     f"AND deleted_at IS NULL AND message_id IN ({marks})",
-                    (now, now, channel_id, *chunk),
+                    (when, when, channel_id, *chunk),
                 )
         return changed
 

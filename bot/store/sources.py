@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from bot.models import Source
-from bot.store.base import Backend, Conn, Row, from_unix, to_unix
+from bot.store.base import Backend, Conn, Row, from_unix, stamp, to_unix
 
 SOURCE_COLUMNS = (
     "id, username, channel_id, kind, origin, enabled, status, status_reason, cursor, "
@@ -63,16 +62,18 @@ class SourcesStore:
         found = await self._fetch_sources("username = ?", (username,))
         return found[0] if found else None
 
-    async def add_source(self, username: str, origin: str = "config") -> tuple[Source, bool]:
+    async def add_source(
+        self, username: str, origin: str = "config", now: datetime | None = None
+    ) -> tuple[Source, bool]:
         """Add (or re-enable) a web preview source; returns it and whether it is new."""
-        now = int(time.time())
+        now_s = stamp(now)
         async with self.db.transaction() as conn:
             row = await conn.fetchone("SELECT enabled FROM sources WHERE username = ?", (username,))
             if row is None:
                 await conn.execute(
                     "INSERT INTO sources (username, kind, origin, added_at, next_poll_at) "
                     "VALUES (?, 'web', ?, ?, ?)",
-                    (username, origin, now, now),
+                    (username, origin, now_s, now_s),
                 )
                 created = True
             else:
@@ -80,7 +81,7 @@ class SourcesStore:
                 await conn.execute(
                     "UPDATE sources SET enabled = 1, next_poll_at = ? WHERE username = ? "
                     "AND enabled = 0",
-                    (now, username),
+                    (now_s, username),
                 )
         source = await self.get_source(username)
         assert source is not None
@@ -94,7 +95,9 @@ class SourcesStore:
             )
             return changed > 0
 
-    async def sync_config_sources(self, usernames: list[str]) -> list[str]:
+    async def sync_config_sources(
+        self, usernames: list[str], now: datetime | None = None
+    ) -> list[str]:
         """Make sure every configured source exists; returns the ones added now.
 
         A source an admin removed in the bot stays removed even if SOURCES still lists it.
@@ -103,14 +106,16 @@ class SourcesStore:
         existing = {s.username.lower() for s in await self.sources(False) if s.username}
         for username in usernames:
             if username.lower() not in existing:
-                await self.add_source(username, "config")
+                await self.add_source(username, "config", now)
                 added.append(username)
         return added
 
-    async def ensure_updates_source(self, channel_id: int, username: str | None) -> None:
+    async def ensure_updates_source(
+        self, channel_id: int, username: str | None, now: datetime | None = None
+    ) -> None:
         """A channel whose posts reach the bot through updates becomes a source by itself."""
         async with self.db.transaction() as conn:
-            await self._ensure_updates_source_in(conn, channel_id, username, int(time.time()))
+            await self._ensure_updates_source_in(conn, channel_id, username, stamp(now))
 
     @staticmethod
     async def _ensure_updates_source_in(

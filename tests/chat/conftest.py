@@ -15,6 +15,7 @@ from telegram.ext import Application
 from bot.chat.app import build_application
 from bot.chat.runner import start_bot, stop_bot
 from bot.chat.services import BotServices
+from bot.chat.state import DailyRetries
 from bot.config import Settings, load_settings
 from bot.demo import demo_posts
 from bot.digest.summary import ExtractiveSummariser, Summariser
@@ -119,10 +120,12 @@ async def running_bot(
     clock: Clock,
     summariser: Summariser | None = None,
     tick_seconds: float = 0.1,
+    daily_retries: DailyRetries | None = None,
 ) -> AsyncIterator[Bot]:
     svc = BotServices(
         settings=settings, store=store, topics=load_topics(),
         summariser=summariser or ExtractiveSummariser(), clock=clock,
+        daily_retries=daily_retries or DailyRetries(),
     )  # fmt: skip
     app = build_application(svc, tick_seconds=tick_seconds)
     await start_bot(app, settings, poll_timeout=1)

@@ -10,6 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from bot.chat.state import DailyRetries
 from bot.models import ChannelRef, IncomingPost
 from bot.store import Store
 from tests.chat.conftest import GROUP, NOW, Clock, digests_to, running_bot, settings_for
@@ -216,3 +217,15 @@ async def test_a_restart_keeps_what_a_chat_chose_over_the_configured_digest(
         await bot.replies(3)
     async with running_bot(api, demo_store, settings, Clock(NOW.replace(hour=6))):
         assert await demo_store.subscriptions(GROUP) == []  # off stays off
+
+
+def test_a_daily_digest_that_failed_is_retried_after_1_2_4_minutes_at_most_an_hour() -> None:
+    retries = DailyRetries()
+    waits = []
+    for _ in range(8):
+        waits.append(retries.next_delay(7))
+        retries.failed(7, waits[-1])
+    assert waits == [60, 120, 240, 480, 960, 1920, 3600, 3600]
+    assert retries.waiting(7) and not retries.waiting(8)
+    retries.succeeded(7)
+    assert retries.next_delay(7) == 60 and not retries.waiting(7)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.chat import daily
+from bot.chat.state import DailyRetries
 from bot.store import Store
 from tests.chat.conftest import GROUP, NOW, Clock, running_bot, settings_for
 from tests.fakes.botapi import FakeBotAPI
@@ -15,11 +15,12 @@ from tests.fakes.botapi import FakeBotAPI
 
 @pytest.mark.slow
 async def test_commands_and_daily_digests_survive_a_bot_api_outage(
-    api: FakeBotAPI, demo_store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    api: FakeBotAPI, demo_store: Store, tmp_path: Path
 ) -> None:
-    monkeypatch.setattr(daily, "RETRY_FIRST_SECONDS", 0.5)  # a minute in production
     clock = Clock(NOW.replace(hour=7, minute=0))
-    async with running_bot(api, demo_store, settings_for(api, tmp_path), clock) as bot:
+    retries = DailyRetries(first_seconds=0.5)  # a minute in production
+    settings = settings_for(api, tmp_path)
+    async with running_bot(api, demo_store, settings, clock, daily_retries=retries) as bot:
         bot.say("/subscribe belarus 08:00")
         await bot.replies(1)
         api.set_down(True)

@@ -154,3 +154,23 @@ async def test_a_channel_seen_by_id_and_by_username_becomes_one_when_both_are_kn
     assert (channel.peer_id, channel.username) == (1234567890, "noel_reports")
     found = await store.search(match_all_words("минск"), limit=10)
     assert sorted(p.message_id for p in found) == [1, 2, 3, 4]  # post 2 once, not twice
+
+
+async def test_an_upsert_names_the_channel_row_of_each_channel_it_wrote(store: Store) -> None:
+    """The poller records its source's channel from this answer, without a lookup."""
+    noel = ChannelRef(username="noel_reports")
+    result = await store.upsert_posts([post(1, "a", noel), post(2, "b"), post(3, "c", noel)])
+    found = await store.find_channel("noel_reports")
+    assert found is not None and result.channel_ids[0] == found.id
+    assert len(result.channel_ids) == 2 and result.channel_ids[1] != found.id
+    # Unchanged posts name their channel too: it is where they are, not what changed.
+    again = await store.upsert_posts([post(3, "c", noel)])
+    assert again.unchanged == 1 and again.channel_ids == [found.id]
+
+
+async def test_a_source_added_on_the_bots_clock_is_due_on_that_clock(store: Store) -> None:
+    """Writes record the caller's time, not the wall clock: a source an admin adds is
+    polled at once by a poller on the same clock, even one far from the wall clock."""
+    source, created = await store.add_source("uniannet", "admin:1", now=T0)
+    assert created and source.next_poll_at == T0
+    assert [s.username for s in await store.due_sources(T0)] == ["uniannet"]

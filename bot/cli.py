@@ -21,19 +21,13 @@ from urllib.parse import urlsplit
 from bot import __version__
 from bot.config import Settings, load_settings, normalise_username
 from bot.digest.pipeline import DEFAULT_LIMIT, build_digest
-from bot.digest.render import (
-    FORMATS,
-    channel_lines,
-    local_time,
-    render,
-    search_excerpt,
-    source_lines,
-)
+from bot.digest.render import FORMATS, local_time, render
 from bot.digest.topics import Topic, default_topics_path, load_topics, resolve_topic
 from bot.digest.window import parse_time, resolve_window
 from bot.errors import WirebriefError
 from bot.ingest.importer import ImportReport, import_paths
 from bot.ingest.imports import find_import_files, read_import_file
+from bot.listings import channel_lines, search_excerpt, source_lines
 from bot.logs import RedactingFilter, setup_logging
 from bot.models import IncomingPost, Post
 from bot.query import match_word_forms

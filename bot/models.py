@@ -6,7 +6,7 @@ Nothing here does I/O. Times are timezone-aware UTC.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 
 from bot.links import post_url
 
@@ -312,3 +312,29 @@ class ChannelSummary:
     last_date: datetime | None
     arrival: str
     """"web preview", "channel posts", "web preview (removed)" or "import" (no source)."""
+
+
+@dataclass(frozen=True, slots=True)
+class CachedAnswer:
+    """A model's raw answer to one exact request, and what it cost when it was asked."""
+
+    key: str
+    model: str
+    answer: str
+    tokens_in: int
+    tokens_out: int
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class LLMUsage:
+    """Tokens spent on one UTC day (cached answers spend none)."""
+
+    day: date
+    tokens_in: int = 0
+    tokens_out: int = 0
+    calls: int = 0
+
+    @property
+    def tokens(self) -> int:
+        return self.tokens_in + self.tokens_out

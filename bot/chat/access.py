@@ -21,20 +21,15 @@ from typing import Any
 
 from telegram import Update
 from telegram.error import TelegramError
-from telegram.ext import ApplicationHandlerStop, CallbackQueryHandler, ContextTypes, filters
+from telegram.ext import ApplicationHandlerStop, CallbackQueryHandler, filters
 
+from bot.chat.context import Context, services
 from bot.chat.services import BotServices
 from bot.config import Settings
 
 log = logging.getLogger(__name__)
 
 REFUSAL_INTERVAL = 600.0
-
-
-def services(context: ContextTypes.DEFAULT_TYPE) -> BotServices:
-    found = context.bot_data["services"]
-    assert isinstance(found, BotServices)
-    return found
 
 
 def allowed_chats(settings: Settings) -> filters.MessageFilter:
@@ -73,7 +68,7 @@ def addressed_to_other_bot(text: str, bot_username: str | None) -> bool:
     return command.split("@", 1)[1].lower() != (bot_username or "").lower()
 
 
-async def gate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def gate(update: Update, context: Context) -> None:
     """Runs before every handler (group -1): stops updates from chats that are not allowed,
     button presses included."""
     if update.channel_post or update.edited_channel_post:
@@ -100,7 +95,7 @@ async def gate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     raise ApplicationHandlerStop
 
 
-async def _refuse(update: Update, context: ContextTypes.DEFAULT_TYPE, svc: BotServices) -> None:
+async def _refuse(update: Update, context: Context, svc: BotServices) -> None:
     """One line to a stranger who addressed a command to us, at most every ten minutes."""
     chat = update.effective_chat
     message = update.message
@@ -117,6 +112,6 @@ async def _refuse(update: Update, context: ContextTypes.DEFAULT_TYPE, svc: BotSe
     )
 
 
-def is_admin(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+def is_admin(update: Update, context: Context) -> bool:
     user = update.effective_user
     return user is not None and user.id in services(context).settings.admin_user_ids

@@ -11,10 +11,8 @@ from telegram.constants import ParseMode
 from telegram.error import TelegramError
 from telegram.ext import (
     AIORateLimiter,
-    Application,
     ApplicationBuilder,
     CommandHandler,
-    ContextTypes,
     Defaults,
     MessageHandler,
     TypeHandler,
@@ -22,10 +20,13 @@ from telegram.ext import (
 )
 
 from bot.chat import commands
-from bot.chat.access import AllowedCallbackQueryHandler, allowed_chats, gate, services
+from bot.chat.access import AllowedCallbackQueryHandler, allowed_chats, gate
 from bot.chat.command_table import COMMANDS, command_menu
+from bot.chat.context import CONTEXT_TYPES, App, Context, services
 from bot.chat.daily import TICK_SECONDS, daily_tick, sync_configured
-from bot.chat.services import MORE_PREFIX, BotServices, Clock
+from bot.chat.digests import Clock
+from bot.chat.replies import MORE_PREFIX
+from bot.chat.services import BotServices
 from bot.errors import ConfigError
 from bot.ingest.channel_posts import ingest_channel_post
 
@@ -35,7 +36,7 @@ log = logging.getLogger(__name__)
 NEW_MESSAGES = filters.UpdateType.MESSAGE
 
 
-def build_application(svc: BotServices, tick_seconds: float = TICK_SECONDS) -> Application:  # type: ignore[type-arg]
+def build_application(svc: BotServices, tick_seconds: float = TICK_SECONDS) -> App:
     """A ready Application; start it with `start_bot` (or `run_polling` in a script)."""
     settings = svc.settings
     if settings.bot_token is None:
@@ -54,9 +55,10 @@ def build_application(svc: BotServices, tick_seconds: float = TICK_SECONDS) -> A
         .defaults(defaults)
         .rate_limiter(AIORateLimiter(max_retries=3))
         .concurrent_updates(True)
+        .context_types(CONTEXT_TYPES)
         .build()
     )
-    app.bot_data["services"] = svc
+    app.bot_data.services = svc
     app.add_handler(TypeHandler(Update, track), group=-2)
     app.add_handler(TypeHandler(Update, gate), group=-1)
     app.add_handler(
@@ -77,7 +79,7 @@ def build_application(svc: BotServices, tick_seconds: float = TICK_SECONDS) -> A
         app.add_handler(CommandHandler(command.name, command.handler, ours))
     app.add_handler(
         AllowedCallbackQueryHandler(
-            commands.more_button, chats, pattern=rf"^{re.escape(MORE_PREFIX)}\d{{1,18}}$"
+            commands.more_pressed, chats, pattern=rf"^{re.escape(MORE_PREFIX)}\d{{1,18}}$"
         )
     )
     # Last: a command none of the above knows, in a private chat, gets a pointer to /help.
@@ -103,15 +105,15 @@ class Stale(filters.MessageFilter):
         return self.clock() - message.date > commands.STALE_AFTER
 
 
-async def track(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def track(update: Update, context: Context) -> None:
     """Group -2, before everything: the task handling this update is work in progress,
     which a stop that takes too long cancels (see `runner.stop_bot`)."""
     services(context).track_current_task()
 
 
-async def on_startup(app: Application) -> None:  # type: ignore[type-arg]
+async def on_startup(app: App) -> None:
     """After initialize(): the command menu, configured daily digests."""
-    svc: BotServices = app.bot_data["services"]
+    svc = app.bot_data.services
     await sync_configured(svc)
     try:
         await app.bot.set_my_commands(command_menu(svc))
@@ -119,7 +121,7 @@ async def on_startup(app: Application) -> None:  # type: ignore[type-arg]
         log.warning("could not register the command menu: %s", exc)
 
 
-async def channel_post(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def channel_post(update: Update, context: Context) -> None:
     """Posts of channels where the bot is an admin, stored like polled posts (see
     `bot.ingest.channel_posts.ingest_channel_post` for which channels may write)."""
     svc = services(context)
@@ -128,7 +130,7 @@ async def channel_post(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         await ingest_channel_post(svc.store, message, svc.settings.allowed_chat_ids, svc.clock())
 
 
-async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_error(update: object, context: Context) -> None:
     """Log the failure (the logging filter removes secrets); one calm line to the chat."""
     log.error("update failed: %s", type(context.error).__name__, exc_info=context.error)
     if isinstance(update, Update) and update.effective_chat is not None:

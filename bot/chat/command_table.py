@@ -13,15 +13,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from telegram import BotCommand, Update
-from telegram.ext import ContextTypes
 
 from bot.chat import commands
-from bot.chat.access import services
+from bot.chat.context import Context, services
 from bot.chat.services import BotServices
 from bot.digest.render import h
 from bot.digest.topics import RESERVED_NAMES
 
-Handler = Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]]
+Handler = Callable[[Update, Context], Coroutine[Any, Any, None]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,7 +34,7 @@ class Command:
     help: str | None
 
 
-async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def help_command(update: Update, context: Context) -> None:
     """/start and /help: what the bot does, its topics, and every command of the table."""
     await commands.reply(update, help_text(services(context)))
 

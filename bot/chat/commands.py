@@ -13,9 +13,8 @@ from typing import Any
 from telegram import CallbackQuery, InlineKeyboardMarkup, Message, ReplyParameters, Update
 from telegram.constants import ChatAction
 from telegram.error import TelegramError
-from telegram.ext import ContextTypes
 
-from bot.chat.access import addressed_to_other_bot, is_admin, services
+from bot.chat.access import addressed_to_other_bot, is_admin
 from bot.chat.arguments import (
     DigestRequest,
     clip,
@@ -23,15 +22,26 @@ from bot.chat.arguments import (
     parse_time_of_day,
     split_span,
 )
+from bot.chat.context import Context, services
+from bot.chat.digests import PAGE_KEEP, Composed
 from bot.chat.messages import pack_messages
-from bot.chat.services import MORE_PREFIX, PAGE_KEEP, BotServices, Composed
+from bot.chat.replies import (
+    MORE_PREFIX,
+    more_button,
+    no_match,
+    search_parts,
+    sources_parts,
+    status_html,
+    subscriptions_html,
+    topic_parts,
+)
+from bot.chat.services import BotServices
 from bot.config import normalise_username
 from bot.digest.pipeline import DEFAULT_LIMIT
-from bot.digest.render import anchor, channel_lines, h, search_excerpt, source_lines, when_text
+from bot.digest.render import h, when_text
 from bot.digest.topics import Topic, resolve_topic
 from bot.digest.window import Window
 from bot.errors import SpanError, WirebriefError
-from bot.models import Post, Source
 from bot.query import match_word_forms
 from bot.words import shorten
 
@@ -43,13 +53,12 @@ SEARCH_LIMIT = 10
 MAX_ERROR_REPLY = 300  # an error never echoes a long argument back
 ALL_STORIES = 50  # `/belarus 9d all`: this many stories at once; More shows the rest
 MAX_WAITING = 3  # digest requests that may wait for their turn in one chat
-TOPIC_TERMS_SHOWN = 12
 STALE_AFTER = timedelta(minutes=5)
 """A command older than this (sent while the bot was down) is not answered, see
 `stale_command`."""
 STALE_NOTICE_EVERY = 600.0
 
-Handler = Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]]
+Handler = Callable[[Update, Context], Coroutine[Any, Any, None]]
 
 
 def _message(update: Update) -> Message:
@@ -69,7 +78,7 @@ async def reply(update: Update, text: str) -> Message:
 def with_user_errors(handler: Handler) -> Handler:
     """Our own errors (a bad span, an unknown topic) become one calm line in the chat."""
 
-    async def wrapped(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    async def wrapped(update: Update, context: Context) -> None:
         try:
             await handler(update, context)
         except WirebriefError as exc:
@@ -89,7 +98,7 @@ def topic_command(topic: Topic) -> Handler:
     )
 
     @with_user_errors
-    async def handle(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    async def handle(update: Update, context: Context) -> None:
         try:
             request = parse_digest_args(context.args or [])
             if request.words:
@@ -109,7 +118,7 @@ DIGEST_USAGE = (
 
 
 @with_user_errors
-async def digest_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def digest_command(update: Update, context: Context) -> None:
     """/digest [topic or free text] [span] [all] [brief]; with no words, every source."""
     try:
         request = parse_digest_args(context.args or [])
@@ -124,7 +133,7 @@ async def digest_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
 
 
 async def send_digest(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, topic: Topic, request: DigestRequest
+    update: Update, context: Context, topic: Topic, request: DigestRequest
 ) -> None:
     """One digest at a time per chat: a request made while another is made or within the
     cooldown waits for its turn (a few per chat; more are turned away with one line)."""
@@ -158,9 +167,9 @@ async def send_digest(
             )
             await deliver(
                 context, chat_id, progress.result.messages, placeholder=progress.placeholder,
-                answering=_message(update), markup=progress.result.markup,
+                answering=_message(update), markup=more_button(progress.result.next_page),
             )  # fmt: skip
-            await svc.record(chat_id, topic, "command", progress.result)
+            await svc.digests.record(chat_id, topic, "command", progress.result)
     finally:
         if counted:
             svc.turns.waiting[chat_id] -= 1
@@ -174,7 +183,7 @@ class _Progress:
 
 async def _compose_showing_progress(
     update: Update,
-    context: ContextTypes.DEFAULT_TYPE,
+    context: Context,
     svc: BotServices,
     topic: Topic,
     window: Window,
@@ -185,7 +194,9 @@ async def _compose_showing_progress(
     """Typing while we work; after a moment, a placeholder the digest will replace (or
     the one that says the request waited its turn)."""
     chat_id = _chat_id(update)
-    task = asyncio.create_task(svc.compose(chat_id, topic, window, limit=limit, brief=brief))
+    task = asyncio.create_task(
+        svc.digests.compose(chat_id, topic, window, limit=limit, brief=brief)
+    )
     waited = 0.0
     while not task.done():
         with contextlib.suppress(TelegramError):
@@ -209,7 +220,7 @@ async def _compose_showing_progress(
 
 
 async def deliver(
-    context: ContextTypes.DEFAULT_TYPE,
+    context: Context,
     chat_id: int,
     messages: list[str],
     placeholder: Message | None = None,
@@ -245,7 +256,7 @@ async def deliver(
 # ----- "More" -------------------------------------------------------------------------
 
 
-async def more_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def more_pressed(update: Update, context: Context) -> None:
     """The "More" button under a long digest: the next page of the same digest (same
     window, same ranking) in the same chat. A button works once, and for a week, also
     after a restart; an older or unknown one says it expired."""
@@ -265,15 +276,17 @@ async def more_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     origin = query.message if isinstance(query.message, Message) else None
     try:
         async with svc.turns.lock(chat_id):
-            composed = await svc.compose(
+            composed = await svc.digests.compose(
                 chat_id, topic, Window(page.since, page.until), exclude_seen=page.exclude_seen,
                 limit=page.page_size, shown_before=page.shown,
             )  # fmt: skip
             messages = composed.messages
             if not composed.digest.items:
                 messages = [f"Nothing more in this {h(topic.title)} digest."]
-            await deliver(context, chat_id, messages, answering=origin, markup=composed.markup)
-            await svc.record(chat_id, topic, "more", composed)
+            await deliver(
+                context, chat_id, messages, answering=origin, markup=more_button(composed.next_page)
+            )
+            await svc.digests.record(chat_id, topic, "more", composed)
     except BaseException:
         await svc.store.release_digest_page(page.id)
         raise
@@ -294,7 +307,7 @@ SEARCH_USAGE = "Usage: /search &lt;words&gt; [12h|3d|1w], e.g. /search Куку�
 
 
 @with_user_errors
-async def search_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def search_command(update: Update, context: Context) -> None:
     """/search <words> [span]: matching posts (any inflected form), newest first, as plain
     text with links; when none is in the span, the latest earlier one."""
     svc = services(context)
@@ -308,52 +321,25 @@ async def search_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         return
     query = clip(" ".join(words))
     match = match_word_forms(query)
-    now = svc.clock()
+    now, tz = svc.clock(), svc.settings.tz
     posts = await svc.store.search(match, since=now - span, limit=SEARCH_LIMIT)
     if not posts:
-        line = f"No post in the last {_span_text(span)} mentions “{h(query)}”."
         earlier = await svc.store.latest_post(match, before=now - span)
-        if earlier is not None:
-            line += f" The latest earlier one:\n\n{_search_result(earlier, svc)}"
-        await reply(update, line)
+        await reply(update, no_match(query, span, earlier, tz, now))
         return
-    count = f"{len(posts)} post" + ("s" if len(posts) != 1 else "")
-    parts = [f"<b>{count} with “{h(query)}”, newest first</b>"]
-    parts += [_search_result(post, svc) for post in posts]
+    parts = search_parts(query, posts, tz, now)
     await deliver(context, _chat_id(update), pack_messages(parts), answering=_message(update))
-
-
-def _search_result(post: Post, svc: BotServices) -> str:
-    when = when_text(post.date, svc.settings.tz, with_year=post.date.year != svc.clock().year)
-    return f"{anchor(post.url, post.channel.name)} · {h(when)}\n{h(search_excerpt(post, 220))}"
-
-
-def _span_text(span: timedelta) -> str:
-    minutes = int(span.total_seconds() // 60)
-    if minutes < 60:
-        return f"{minutes} minutes" if minutes != 1 else "minute"
-    hours = minutes // 60
-    if hours % 24 == 0 and hours >= 24:
-        days = hours // 24
-        return f"{days} day" + ("s" if days != 1 else "")
-    return f"{hours} hours" if hours != 1 else "hour"
 
 
 # ----- information --------------------------------------------------------------------
 
 
-async def topics_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    svc = services(context)
-    lines = []
-    for t in svc.topics.values():
-        terms = ", ".join(str(term) for term in t.terms[:TOPIC_TERMS_SHOWN])
-        if len(t.terms) > TOPIC_TERMS_SHOWN:
-            terms += f" … and {len(t.terms) - TOPIC_TERMS_SHOWN} more"
-        lines.append(f"/{t.name} — <b>{h(t.title)}</b>: {h(t.description)}\n<i>{h(terms)}</i>")
-    await deliver(context, _chat_id(update), pack_messages(lines), answering=_message(update))
+async def topics_command(update: Update, context: Context) -> None:
+    parts = topic_parts(list(services(context).topics.values()))
+    await deliver(context, _chat_id(update), pack_messages(parts), answering=_message(update))
 
 
-async def sources_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def sources_command(update: Update, context: Context) -> None:
     """The polled sources and their health, then every stored channel: its posts, their
     dates and how they arrive (a channel known only from an import is a source too)."""
     svc = services(context)
@@ -362,60 +348,22 @@ async def sources_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     if not sources and not channels:
         await reply(update, "No sources yet. An admin can /addsource @channel.")
         return
-    parts = ["<b>Polled sources</b>"]
-    parts += [h(line) for line in source_lines(sources, svc.settings.tz, svc.clock())] or [
-        "None yet. An admin can /addsource @channel."
-    ]
-    if channels:
-        parts.append(f"<b>Stored channels ({len(channels)})</b>")
-        parts += [h(line) for line in channel_lines(channels, svc.settings.tz)]
+    parts = sources_parts(sources, channels, svc.settings.tz, svc.clock())
     await deliver(context, _chat_id(update), pack_messages(parts), answering=_message(update))
 
 
-async def status_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def status_command(update: Update, context: Context) -> None:
     svc = services(context)
-    store = svc.store
-    sources = await store.sources(enabled_only=True)
-    healthy = sum(1 for s in sources if s.status == "ok")
-    lines = [
-        "<b>Status</b>",
-        f"Posts stored: {await store.count_posts()}",
-        f"Sources healthy: {healthy} of {len(sources)}",
-        f"Last poll: {h(_last_poll(sources, svc))}",
-        f"Summariser: {h(svc.summariser_name)}",
-        f"Model tokens today: {await tokens_today(svc)}",
-    ]
-    await reply(update, "\n".join(lines))
-
-
-def _last_poll(sources: list[Source], svc: BotServices) -> str:
-    """When the poller last ran, and whether it worked: which sources failed, and why."""
-    polled = [s for s in sources if s.last_poll_at is not None]
-    if not polled:
-        return "never"
-    line = when_text(max(s.last_poll_at for s in polled if s.last_poll_at), svc.settings.tz)
-    failing = [s for s in polled if s.status not in ("ok", "new")]
-    if not failing:
-        return f"{line}, all {len(polled)} sources ok"
-    shown = "; ".join(
-        f"{s.label}: {shorten(s.status_reason or s.last_error or s.status, 80)}"
-        for s in failing[:5]
-    )
-    more = f"; and {len(failing) - 5} more" if len(failing) > 5 else ""
-    return f"{line}, FAILED for {len(failing)} of {len(polled)} sources ({shown}{more})"
-
-
-async def tokens_today(svc: BotServices) -> str:
     usage = await svc.store.llm_tokens_on(svc.clock().astimezone(UTC).date())
-    return f"{usage.tokens_in} in, {usage.tokens_out} out ({usage.calls} calls)"
+    posts = await svc.store.count_posts()
+    sources = await svc.store.sources(enabled_only=True)
+    await reply(update, status_html(posts, sources, svc.summariser_name, usage, svc.settings.tz))
 
 
 # ----- admin: sources -----------------------------------------------------------------
 
 
-async def _admin_source_argument(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, command: str
-) -> str | None:
+async def _admin_source_argument(update: Update, context: Context, command: str) -> str | None:
     """The channel username an admin command names, or None after telling the user why."""
     if not is_admin(update, context):
         await reply(update, "Only admins can change sources.")
@@ -431,7 +379,7 @@ async def _admin_source_argument(
 
 
 @with_user_errors
-async def addsource_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def addsource_command(update: Update, context: Context) -> None:
     username = await _admin_source_argument(update, context, "addsource")
     if username is None:
         return
@@ -448,7 +396,7 @@ async def addsource_command(update: Update, context: ContextTypes.DEFAULT_TYPE) 
 
 
 @with_user_errors
-async def removesource_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def removesource_command(update: Update, context: Context) -> None:
     username = await _admin_source_argument(update, context, "removesource")
     if username is None:
         return
@@ -476,7 +424,7 @@ def _topic_arg(svc: BotServices, name: str) -> Topic:
 
 
 @with_user_errors
-async def subscribe_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def subscribe_command(update: Update, context: Context) -> None:
     """/subscribe <topic> [HH:MM]: a daily digest in this chat."""
     svc = services(context)
     args = context.args or []
@@ -498,7 +446,7 @@ async def subscribe_command(update: Update, context: ContextTypes.DEFAULT_TYPE) 
 
 
 @with_user_errors
-async def unsubscribe_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def unsubscribe_command(update: Update, context: Context) -> None:
     svc = services(context)
     if not context.args:
         await reply(update, "Usage: /unsubscribe &lt;topic&gt;")
@@ -513,25 +461,20 @@ async def unsubscribe_command(update: Update, context: ContextTypes.DEFAULT_TYPE
     )
 
 
-async def subscriptions_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def subscriptions_command(update: Update, context: Context) -> None:
     svc = services(context)
     subs = await svc.store.subscriptions(_chat_id(update))
     if not subs:
         await reply(update, "No daily digests in this chat. Try /subscribe belarus 08:00")
         return
-    lines = ["<b>Daily digests here</b>"]
-    for sub in subs:
-        topic = svc.topic_named(sub.topic)
-        title = topic.title if topic is not None else sub.topic
-        last = when_text(sub.last_sent_at, svc.settings.tz) if sub.last_sent_at else "not yet"
-        lines.append(f"{h(title)} at {sub.time_of_day} (last sent: {h(last)})")
-    await reply(update, "\n".join(lines))
+    titles = {sub.topic: topic.title for sub in subs if (topic := svc.topic_named(sub.topic))}
+    await reply(update, subscriptions_html(subs, titles, svc.settings.tz))
 
 
 # ----- unknown and old commands -------------------------------------------------------
 
 
-async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def unknown_command(update: Update, context: Context) -> None:
     """A private chat's command we do not have gets a pointer, not silence. (In groups a
     command may be meant for another bot: silence there.)"""
     text = _message(update).text or ""
@@ -539,7 +482,7 @@ async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     await reply(update, f"I don't know {h(command)}. /help lists what I can do.")
 
 
-async def stale_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def stale_command(update: Update, context: Context) -> None:
     """A command sent while the bot was down, older than STALE_AFTER: not answered (a
     "last 24 hours" digest of then is not what anyone wants now, and a backlog of answers
     floods the chat), but the chat is told once, so nobody waits for it."""

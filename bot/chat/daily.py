@@ -12,9 +12,9 @@ import logging
 from datetime import datetime, time, timedelta
 
 from telegram.error import ChatMigrated, NetworkError, RetryAfter, TelegramError
-from telegram.ext import ContextTypes
 
-from bot.chat.access import services
+from bot.chat.context import Context, services
+from bot.chat.replies import more_button
 from bot.chat.services import BotServices
 from bot.digest.window import Window
 from bot.store import Subscription
@@ -63,7 +63,7 @@ def may_receive(svc: BotServices, chat_id: int) -> bool:
     return chat_id in settings.allowed_chat_ids or chat_id in settings.digest_chat_ids
 
 
-async def send_due(svc: BotServices, context: ContextTypes.DEFAULT_TYPE) -> list[int]:
+async def send_due(svc: BotServices, context: Context) -> list[int]:
     """Send every due digest; returns the subscription ids handled (sent or given up)."""
     now = svc.clock()
     handled = []
@@ -81,9 +81,7 @@ async def send_due(svc: BotServices, context: ContextTypes.DEFAULT_TYPE) -> list
     return handled
 
 
-async def send_one(
-    svc: BotServices, context: ContextTypes.DEFAULT_TYPE, sub: Subscription, now: datetime
-) -> bool:
+async def send_one(svc: BotServices, context: Context, sub: Subscription, now: datetime) -> bool:
     """One daily digest. True when it is done for today (delivered, or given up)."""
     topic = svc.topic_named(sub.topic)
     assert topic is not None  # checked by send_due
@@ -94,12 +92,13 @@ async def send_one(
     window = Window(max(since, now - MAX_WINDOW), now)
     delivered = 0
     async with svc.turns.lock(sub.chat_id):
-        composed = await svc.compose(sub.chat_id, topic, window, exclude_seen=True)
+        composed = await svc.digests.compose(sub.chat_id, topic, window, exclude_seen=True)
+        markup = more_button(composed.next_page)
         try:
             for index, text in enumerate(composed.messages):
                 last = index == len(composed.messages) - 1
                 await context.bot.send_message(
-                    sub.chat_id, text, reply_markup=composed.markup if last else None
+                    sub.chat_id, text, reply_markup=markup if last else None
                 )
                 delivered += 1
         except ChatMigrated as exc:
@@ -113,7 +112,7 @@ async def send_one(
                 "daily %s to %s: %d of %d messages sent, then %s",
                 topic.name, sub.chat_id, delivered, len(composed.messages), exc,
             )  # fmt: skip
-        await svc.record(sub.chat_id, topic, "daily", composed)
+        await svc.digests.record(sub.chat_id, topic, "daily", composed)
     return True
 
 
@@ -131,7 +130,7 @@ def give_up_or_retry(svc: BotServices, sub: Subscription, now: datetime, exc: Ex
     return True
 
 
-async def daily_tick(context: ContextTypes.DEFAULT_TYPE) -> None:
+async def daily_tick(context: Context) -> None:
     """The JobQueue callback."""
     svc = services(context)
     svc.track_current_task()

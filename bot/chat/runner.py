@@ -23,12 +23,12 @@ from urllib.parse import urlsplit
 
 from telegram import Update
 from telegram.error import InvalidToken, NetworkError, TelegramError
-from telegram.ext import Application, ContextTypes
 
-from bot.chat.access import services
 from bot.chat.app import build_application, on_startup
+from bot.chat.context import App, Context, services
 from bot.chat.daily import TICK_SECONDS, daily_tick
-from bot.chat.services import PAGE_KEEP, BotServices
+from bot.chat.digests import PAGE_KEEP
+from bot.chat.services import BotServices
 from bot.config import Settings
 from bot.digest.topics import load_topics
 from bot.errors import ConfigError
@@ -55,7 +55,7 @@ REJECTED_TOKEN = (
 
 
 async def initialize_when_reachable(
-    app: Application,  # type: ignore[type-arg]
+    app: App,
     stop: asyncio.Event,
     policy: RetryPolicy = REACH_POLICY,
 ) -> bool:
@@ -97,7 +97,7 @@ def log_polling_error(exc: TelegramError) -> None:
 
 
 async def start_bot(
-    app: Application,  # type: ignore[type-arg]
+    app: App,
     settings: Settings,
     poll_timeout: int = 10,
 ) -> None:
@@ -136,7 +136,7 @@ def webhook_secret(settings: Settings) -> str:
     return hmac.new(key, b"wirebrief webhook secret", hashlib.sha256).hexdigest()
 
 
-async def stop_bot(app: Application, grace: float = STOP_GRACE_SECONDS) -> None:  # type: ignore[type-arg]
+async def stop_bot(app: App, grace: float = STOP_GRACE_SECONDS) -> None:
     """Stop fetching updates, give the work in progress `grace` seconds, then cancel it.
 
     `Application.stop` waits for every update it has taken, however long: after downtime
@@ -149,8 +149,7 @@ async def stop_bot(app: Application, grace: float = STOP_GRACE_SECONDS) -> None:
         stopping = asyncio.ensure_future(app.stop())
         done, _ = await asyncio.wait({stopping}, timeout=grace)
         if not done:
-            svc = app.bot_data.get("services")
-            busy = [t for t in getattr(svc, "inflight", ()) if not t.done()]
+            busy = [t for t in app.bot_data.services.inflight if not t.done()]
             log.warning(
                 "stopping: %d requests still in progress after %.0f s are cancelled",
                 len(busy), grace,
@@ -170,7 +169,7 @@ def worker_name(settings: Settings) -> str:
 
 
 def use_scheduler_lease(
-    app: Application,  # type: ignore[type-arg]
+    app: App,
     worker: str,
     lease: timedelta,
     tick_seconds: float | None = None,
@@ -184,7 +183,7 @@ def use_scheduler_lease(
         interval = interval or _seconds(job.job.trigger)
         job.schedule_removal()
 
-    async def leased_tick(context: ContextTypes.DEFAULT_TYPE) -> None:
+    async def leased_tick(context: Context) -> None:
         store = services(context).store
         try:
             held = await _hold(store, worker, lease)
@@ -227,7 +226,7 @@ def _seconds(trigger: object) -> float | None:
     return interval.total_seconds() if isinstance(interval, timedelta) else None
 
 
-def without_daily_digests(app: Application) -> None:  # type: ignore[type-arg]
+def without_daily_digests(app: App) -> None:
     """A bot-only process: the scheduler processes send the daily digests."""
     assert app.job_queue is not None
     for job in app.job_queue.get_jobs_by_name("daily"):
@@ -313,7 +312,7 @@ async def run(
                 loop.remove_signal_handler(sig)
 
 
-async def start_scheduler(app: Application) -> None:  # type: ignore[type-arg]
+async def start_scheduler(app: App) -> None:
     """A scheduler without the bot: the job queue and the Bot API for sending, but no
     getUpdates (Telegram allows one long-poller per token: the bot process)."""
     await app.initialize()
@@ -340,7 +339,7 @@ async def finish(task: asyncio.Task[None], grace: float) -> None:
             await task
 
 
-async def prune_cache(context: ContextTypes.DEFAULT_TYPE) -> None:
+async def prune_cache(context: Context) -> None:
     """Daily: forget cached model answers older than a month (their windows are history)
     and "More" pages older than a week (their buttons then say they expired)."""
     svc = services(context)

@@ -43,9 +43,8 @@ from bot.digest.summary import ExtractiveSummariser, SummaryResult
 from bot.digest.topics import Topic
 from bot.digest.verify import StoryLines, lines_by_story, parse_answer
 from bot.digest.window import Window
-from bot.models import Story
+from bot.models import CachedAnswer, LLMUsage, Story
 from bot.retry import RetryPolicy, retry_after_seconds, retrying
-from bot.store.llm import CachedAnswer, LLMUsage
 from bot.words import plural
 
 if TYPE_CHECKING:

@@ -13,9 +13,9 @@ from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from bot.digest.relevance import CENTRAL
-from bot.digest.text import clean_text, defang, strip_markup
-from bot.models import ChannelSummary, Citation, Digest, DigestItem, FigureReading, Post, Source
-from bot.words import plural, shorten
+from bot.digest.text import defang
+from bot.models import Citation, Digest, DigestItem, FigureReading
+from bot.words import plural
 
 FORMATS = ("text", "markdown", "html", "json")
 HTML_MAX_LINKS_PER_ITEM = 12
@@ -348,62 +348,3 @@ def render(digest: Digest, fmt: str, tz: tzinfo = UTC) -> str:
         "json": render_json,
     }
     return renderers[fmt](digest, tz)
-
-
-# ----- sources ----------------------------------------------------------------------
-
-
-def _ago(value: datetime | None, now: datetime) -> str:
-    if value is None:
-        return "never"
-    seconds = int((now - value).total_seconds())
-    if seconds < 0:
-        return "in " + _ago(now, value).removesuffix(" ago")
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= size:
-            return f"{seconds // size}{unit} ago"
-    return "just now"
-
-
-def source_lines(
-    sources: Sequence[Source], tz: tzinfo = UTC, now: datetime | None = None
-) -> list[str]:
-    """One line per source: health at a glance, the reason when something is wrong."""
-    now = now or datetime.now(UTC)
-    lines = []
-    for source in sources:
-        state = source.status if source.enabled else "removed"
-        line = (
-            f"{source.label}: {state}; {source.posts_stored} posts; "
-            f"last success {_ago(source.last_success_at, now)}"
-        )
-        if source.kind == "updates":
-            line += "; via channel posts"
-        elif source.enabled and source.next_poll_at:
-            line += f"; next poll {_ago(source.next_poll_at, now)}"
-        if source.last_error and source.status != "ok":
-            line += f"; {source.status_reason or source.last_error}"
-        lines.append(line)
-    return lines
-
-
-def channel_lines(channels: Sequence[ChannelSummary], tz: tzinfo = UTC) -> list[str]:
-    """One line per stored channel: posts, their date range, and how they arrive."""
-    lines = []
-    for summary in channels:
-        line = f"{summary.channel.name} ({summary.channel.handle}): {plural(summary.posts, 'post')}"
-        if summary.first_date and summary.last_date:
-            first = summary.first_date.astimezone(tz).strftime("%d %b %Y")
-            last = summary.last_date.astimezone(tz).strftime("%d %b %Y")
-            line += f", {first}" if first == last else f", {first} – {last}"
-        lines.append(f"{line}; {summary.arrival}")
-    return lines
-
-
-# ----- search -----------------------------------------------------------------------
-
-
-def search_excerpt(post: Post, limit: int) -> str:
-    """A post as a search result shows it: its words (no Markdown marks or bare links, as
-    in digests), on one line, cut at a word."""
-    return shorten(clean_text(post.text) or strip_markup(post.text) or post.text, limit)

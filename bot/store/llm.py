@@ -2,36 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, datetime
 
+from bot.models import CachedAnswer, LLMUsage
 from bot.store.base import Backend, from_unix, stamp, to_unix
-
-
-@dataclass(frozen=True, slots=True)
-class CachedAnswer:
-    """A model's raw answer to one exact request, and what it cost when it was asked."""
-
-    key: str
-    model: str
-    answer: str
-    tokens_in: int
-    tokens_out: int
-    created_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class LLMUsage:
-    """Tokens spent on one UTC day (cached answers spend none)."""
-
-    day: date
-    tokens_in: int = 0
-    tokens_out: int = 0
-    calls: int = 0
-
-    @property
-    def tokens(self) -> int:
-        return self.tokens_in + self.tokens_out
 
 
 class LLMStore:

@@ -22,9 +22,11 @@ from bot.digest.render import (
     empty_line,
     h,
     header_line,
+    iso,
     item_marks,
     md_escape,
     md_url,
+    standing_dict,
     when_text,
 )
 from bot.digest.text import SENTENCE_END_RE, defang
@@ -702,26 +704,17 @@ def brief_summary_html(brief: Brief, page_url: str) -> str:
 # ----- JSON ---------------------------------------------------------------------------
 
 
-def _iso(value: datetime) -> str:
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
 def _sentence_dict(sentence: Sentence) -> dict[str, Any]:
     return {"text": sentence.plain, "refs": list(sentence.refs)}
 
 
 def _entry_dict(entry: Entry) -> dict[str, Any]:
-    item = entry.item
     return {
         "sentences": [_sentence_dict(s) for s in entry.sentences],
         "support": _sentence_dict(entry.support) if entry.support else None,
         "refs": list(entry.refs),
-        "channels": item.channel_count,
-        "independent_channels": item.independent_count or item.channel_count,
-        "posts": item.post_count,
+        **standing_dict(entry.item),
         "unnumbered_posts": entry.unnumbered,
-        "source": item.source,
-        "relevance": {"score": round(item.relevance, 2), "why": item.relevance_why},
     }
 
 
@@ -729,9 +722,9 @@ def brief_to_dict(brief: Brief) -> dict[str, Any]:
     return {
         "topic": brief.topic,
         "title": brief.title,
-        "since": _iso(brief.since),
-        "until": _iso(brief.until),
-        "generated_at": _iso(brief.generated_at),
+        "since": iso(brief.since),
+        "until": iso(brief.until),
+        "generated_at": iso(brief.generated_at),
         "summariser": brief.summariser,
         "posts_considered": brief.posts_considered,
         "stories_found": brief.stories_found,
@@ -758,7 +751,7 @@ def brief_to_dict(brief: Brief) -> dict[str, Any]:
                 "channel": r.citation.channel,
                 "message_id": r.citation.message_id,
                 "url": r.citation.url,
-                "date": _iso(r.citation.date),
+                "date": iso(r.citation.date),
             }
             for n, r in brief.references.items()
         ],

@@ -281,34 +281,43 @@ def render_html(digest: Digest, tz: tzinfo = UTC) -> str:
 # ----- JSON -------------------------------------------------------------------------
 
 
-def _iso(value: datetime) -> str:
+def iso(value: datetime) -> str:
+    """A time in JSON: UTC, ISO 8601 with a Z."""
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def _citation_dict(c: Citation) -> dict[str, Any]:
-    return {"channel": c.channel, "message_id": c.message_id, "url": c.url, "date": _iso(c.date)}
+    return {"channel": c.channel, "message_id": c.message_id, "url": c.url, "date": iso(c.date)}
+
+
+def standing_dict(item: DigestItem) -> dict[str, Any]:
+    """How a story stands, the same in a digest's JSON and a brief's: its channels (and
+    how many are independent), posts, where its line comes from, and its relevance."""
+    return {
+        "channels": item.channel_count,
+        "independent_channels": item.independent_count or item.channel_count,
+        "posts": item.post_count,
+        "source": item.source,
+        "relevance": {"score": round(item.relevance, 2), "why": item.relevance_why},
+    }
 
 
 def digest_to_dict(digest: Digest) -> dict[str, Any]:
     return {
         "topic": digest.topic,
         "title": digest.title,
-        "since": _iso(digest.since),
-        "until": _iso(digest.until),
-        "generated_at": _iso(digest.generated_at),
+        "since": iso(digest.since),
+        "until": iso(digest.until),
+        "generated_at": iso(digest.generated_at),
         "summariser": digest.summariser,
         "posts_considered": digest.posts_considered,
         "stories_found": digest.stories_found,
         "items": [
             {
                 "text": item.text,
-                "channels": item.channel_count,
-                "posts": item.post_count,
-                "independent_channels": item.independent_count or item.channel_count,
+                **standing_dict(item),
                 "verified": item.verified,
                 "edited": item.edited,
-                "source": item.source,
-                "relevance": {"score": round(item.relevance, 2), "why": item.relevance_why},
                 "first": _citation_dict(item.first) if item.first else None,
                 "figures": [
                     {
@@ -320,8 +329,8 @@ def digest_to_dict(digest: Digest) -> dict[str, Any]:
                     }
                     for f in item.figures
                 ],
-                "first_date": _iso(item.first_date),
-                "last_date": _iso(item.last_date),
+                "first_date": iso(item.first_date),
+                "last_date": iso(item.last_date),
                 "citations": [_citation_dict(c) for c in item.citations],
             }
             for item in digest.items

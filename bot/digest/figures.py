@@ -23,7 +23,7 @@ from bot.models import Post, Story
 KINDS: dict[str, tuple[str, ...]] = {
     "killed": (
         "killed", "kill", "dead", "died", "death", "fatalit",
-        "загин", "загиб", "вбит", "вбил", "погиб", "убит", "убил",
+        "загин", "загиб", "вбит", "вбил", "погиб", "убит", "убил", "жертв",
     ),
     "injured": (
         "injur", "wounded", "hurt",
@@ -41,6 +41,17 @@ NUMBER_WORDS = {
     "вісім": 8, "дев'ять": 9, "дев’ять": 9, "девять": 9, "десять": 10, "десятеро": 10,
 }  # fmt: skip
 """Small counts are often written out: "Two people are now confirmed dead"."""
+ORDINALS = {
+    "первая": 1, "вторая": 2, "третья": 3, "четвертая": 4, "четвёртая": 4, "пятая": 5,
+    "шестая": 6, "седьмая": 7, "восьмая": 8, "девятая": 9, "десятая": 10,
+    "друга": 2, "третя": 3, "четверта": 4, "п'ята": 5, "п’ята": 5, "пʼята": 5, "шоста": 6,
+    "сьома": 7, "восьма": 8, "дев'ята": 9, "дев’ята": 9, "десята": 10,
+    "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7,
+    "eighth": 8, "ninth": 9, "tenth": 10,
+}  # fmt: skip
+"""A toll told as an ordinal, "это пятая жертва", "п'ята жертва", "the fifth victim": counted
+only right before the victim ("третя доба поспіль" counts days, not the dead)."""
+VICTIM = ("жертв", "victim")
 MAX_AFTER = 5
 """Words from what is counted to its figure: "кількість загиблих у Дніпрі зросла до 15"."""
 MAX_BEFORE = 3
@@ -85,6 +96,14 @@ def _kind_of(word: str) -> str | None:
     return None
 
 
+def _ordinal_toll(tokens: Sequence[str], i: int) -> int | None:
+    """The toll an ordinal gives when the next word is the victim ("пятая жертва")."""
+    value = ORDINALS.get(tokens[i].lower())
+    if value is None or i + 1 >= len(tokens) or not tokens[i + 1].lower().startswith(VICTIM):
+        return None
+    return value
+
+
 def _number(token: str) -> int | None:
     if not token[0].isdigit():
         return NUMBER_WORDS.get(token.lower())
@@ -97,6 +116,9 @@ def figures_of(text: str) -> dict[str, set[int]]:
     found: dict[str, set[int]] = {}
     for clause in CLAUSE_RE.split(NOT_COUNTS_RE.sub(" ", clean_text(text))):
         tokens = TOKEN_RE.findall(clause)
+        for i in range(len(tokens)):
+            if (toll := _ordinal_toll(tokens, i)) is not None:
+                found.setdefault("killed", set()).add(toll)
         kinds = [(i, kind) for i, t in enumerate(tokens) if (kind := _kind_of(t))]
         if not kinds:
             continue

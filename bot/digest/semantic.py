@@ -48,6 +48,14 @@ class SemanticParams:
     posts an hour apart score 0.79-0.80)…"""
     translation_gap: timedelta = timedelta(hours=2)
     """…when it follows within this time."""
+    toll: float = 0.78
+    """Cosine at which two reports of a toll (the killed or the injured) in the same city,
+    within `gap`, are one event's: "Death toll rises to 4 in Kyiv" and "в Киеве … пятая
+    жертва ночного обстрела" score 0.82, two unrelated posts of that day 0.76-0.80…"""
+    toll_lead_chars: int = 300
+    """…the city named in the first this many characters (the headline and lead)…"""
+    toll_max_places: int = 2
+    """…and at most this many cities there (more is a round-up of the night)."""
     min_chars: int = 50
     """Shorter texts say too little for their vectors to mean much."""
     block: int = 512

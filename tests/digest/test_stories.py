@@ -206,6 +206,49 @@ async def test_a_rising_toll_is_shown_latest_first_with_every_source(
     assert "Figures differ: killed: 4 (@KyivIndependent_official, 14 May 09:31); earlier 1" in text
 
 
+async def test_one_attacks_toll_told_in_three_languages_is_one_story_that_rises_to_7(
+    varta_store: Store, local_embedder: LocalEmbedder
+) -> None:
+    """Kyiv, 14 May, every source: Kyiv Independent in English (1, 2, 4 killed), the
+    president in Ukrainian (п'ятьох загиблих), UNIAN in Russian (пятая жертва, then 7
+    погибших). They share no word and score 0.79-0.83 on meaning; the city and the toll
+    in their leads make them one story whose killed figure rises 1 → 2 → 4 → 5 → 7."""
+    from bot.digest.figures import changed_figures
+
+    refs = ["KyivIndependent_official/53112", "V_Zelenskiy_official/19031",
+            "uniannet/191459", "uniannet/191471"]  # fmt: skip
+    posts = [await varta_post(varta_store, ref) for ref in refs]
+    day = Window(posts[0].date.replace(hour=0, minute=0), posts[0].date.replace(hour=23, minute=59))
+    stories = (await gather_stories(varta_store, day, None, local_embedder)).stories
+    story = story_of(stories, posts[0])
+    assert all(story_of(stories, post) is story for post in posts[1:]), refs
+    assert {p.channel.username for p in story.posts} == {
+        "KyivIndependent_official", "V_Zelenskiy_official", "uniannet",
+    }  # fmt: skip
+    killed = next(c for c in changed_figures(story) if c.kind == "killed")
+    assert [r.value for r in killed.reports] == [1, 2, 4, 5, 7]
+    assert killed.latest.post.id == posts[3].id
+    # The same night's air-force tally names no city in its lead: it stays its own story.
+    tally = await varta_post(varta_store, "kpszsu/61846")
+    assert story_of(stories, tally) is not story
+
+
+@pytest.mark.parametrize(
+    "a, b, what",
+    [
+        ("V_Zelenskiy_official/18892", "V_Zelenskiy_official/18897", "Kramatorsk, Zaporizhzhia"),
+        ("pravda_eng/48116", "pravda_eng/48117", "Poltava, Zaporizhzhia: the same minute"),
+    ],
+)
+async def test_tolls_of_two_cities_on_one_day_stay_two_stories(
+    varta_store: Store, local_embedder: LocalEmbedder, a: str, b: str, what: str
+) -> None:
+    """Cosine 0.87 and a toll in each: the cities their leads are about differ."""
+    first, second = await varta_post(varta_store, a), await varta_post(varta_store, b)
+    stories = await stories_around(varta_store, local_embedder, first, second)
+    assert story_of(stories, first) is not story_of(stories, second), what
+
+
 async def ru_post(store: Store, ref: str) -> Post:
     peer, message_id = (int(part) for part in ref.split("/"))
     channel = next(c for c in await store.channels() if c.peer_id == peer)

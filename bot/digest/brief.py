@@ -12,6 +12,7 @@ post; post and model text is escaped for each format with the helpers of `render
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
@@ -273,7 +274,7 @@ def build_brief(digest: Digest, tz: tzinfo = UTC, keep: int | None = None) -> Br
     if top is None:
         headline, lede = _empty(digest, numbers, tz)
     else:
-        headline = _headline(top, line_refs(top, refs[id(top)][0], numbers))
+        headline = _headline(top, line_refs(top, refs[id(top)][0], numbers), numbers, tz)
         lede = _model_lede(digest, items, refs, numbers)
         lede += _lede(digest, items, confirmed, claimed, differ, span)
     return Brief(
@@ -401,11 +402,27 @@ def _differences(entry: Entry, numbers: _Numbers, tz: tzinfo) -> list[Difference
     return found
 
 
-def _headline(top: DigestItem, refs: tuple[int, ...]) -> Sentence:
+def _headline(top: DigestItem, refs: tuple[int, ...], numbers: _Numbers, tz: tzinfo) -> Sentence:
+    """The top story's first sentence; when its posts later gave a figure that sentence
+    does not say (a toll that rose after the line's post), the latest one after it, with
+    its source: "Death toll rises to 4 in Kyiv… [5] Latest: 7 killed (uniannet, 13:10) [10]"."""
     first = (line_sentences(top.text) or [top.text])[0]
     text = shorten(first, HEADLINE_CHARS)
     if not is_confirmed(top):
         text = _claim(top) + text
+    said = set(re.findall(r"\d+", text.replace(" ", "")))
+    for difference in top.figures:
+        latest = difference.readings[-1]
+        if str(latest.value) in said:
+            continue
+        when = when_text(latest.citation.date, tz)
+        channel = defang(latest.citation.channel)
+        return Sentence((
+            Clause(_ended(text), refs),
+            Clause(f" Latest: {latest.value} {difference.kind} ({channel}, {when})",
+                   (numbers.number(latest.citation),)),
+            Clause("."),
+        ))  # fmt: skip
     return Sentence.of(text, refs)
 
 

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from bot.digest.items import story_item
 from bot.digest.kinds import bullets, is_roundup
-from bot.digest.lines import opens_well, stands_alone, without_connective
+from bot.digest.lines import opens_well, stands_alone, without_connective, without_label
 from bot.digest.relevance import relevance
 from bot.digest.text import clean_text, features, sentences, strip_symbols
 from bot.models import DigestItem, Post, Story
@@ -82,6 +82,7 @@ def post_line(text: str, focus: re.Pattern[str] | None) -> str:
     parts = sentences(clean_text(text))
     if not parts:
         return ""
+    parts[0] = without_label(parts[0])
     lead_at = (
         0
         if opens_well(parts[0])

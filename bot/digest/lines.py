@@ -42,6 +42,13 @@ LEADING_CONNECTIVE_RE = re.compile(
     re.IGNORECASE,
 )
 MIN_WORDS = 4
+WIRE_LABEL_RE = re.compile(
+    r"^(?:update(?:d)?(?:\s*\d+)?|breaking(?:\s+news)?|exclusive|срочно|молния|важно|"
+    r"обновлено|оновлено|терміново|важливо|ексклюзив|эксклюзив)\s*[:|]\s+(?=\S)",
+    re.IGNORECASE,
+)
+"""A channel's label before its headline ("Update: Death toll rises to 4…", "Срочно:"):
+the reader of a digest line needs the news, not the channel's flag."""
 
 
 def stands_alone(sentence: str) -> bool:
@@ -75,3 +82,9 @@ def without_connective(sentence: str) -> str:
     """ "В связи с этим он в шутку вспомнил…" → "он в шутку вспомнил…": the part that can
     follow the lead after an ellipsis."""
     return LEADING_CONNECTIVE_RE.sub("", sentence.strip(), count=1)
+
+
+def without_label(sentence: str) -> str:
+    """ "Update: Death toll rises to 4 in Kyiv" → "Death toll rises to 4 in Kyiv"."""
+    stripped = WIRE_LABEL_RE.sub("", sentence, count=1)
+    return stripped if stripped[:1].isupper() or stripped[:1].isdigit() else sentence

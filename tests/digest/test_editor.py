@@ -77,3 +77,19 @@ async def test_the_minsk_agreements_are_not_news_about_belarus(corpus_store: Sto
     minsk = digest.items[position(digest, "Минск и Москва пересмотрели") - 1]
     assert minsk.relevance_why == "headline"
     assert position(digest, "Минскими соглашениями") > position(digest, "Минск и Москва")
+
+
+def test_a_channels_label_before_its_headline_is_not_part_of_the_line() -> None:
+    """Kyiv Independent's update of 14 May, as posted; the line is its news."""
+    from bot.digest.extractive import post_line
+
+    post = (
+        "Update: Death toll rises to 4 in Kyiv following mass Russian attack.\n\nFour people "
+        "are now confirmed dead and at least 40 others are injured as rescue efforts continue."
+    )
+    assert post_line(post, None).startswith("Death toll rises to 4 in Kyiv following")
+    assert post_line("Срочно: В Минске задержали 12 человек у здания суда", None).startswith(
+        "В Минске задержали"
+    )
+    # A colon that is the sentence's own stays: "Update" is not always a label.
+    assert post_line("Update: the app now shows the map", None).startswith("Update:")

@@ -233,6 +233,27 @@ async def test_one_attacks_toll_told_in_three_languages_is_one_story_that_rises_
     assert story_of(stories, tally) is not story
 
 
+async def test_the_briefs_headline_gives_the_latest_toll_when_its_line_is_older(
+    varta_store: Store, local_embedder: LocalEmbedder
+) -> None:
+    """The top story's line is Kyiv Independent's "Death toll rises to 4"; UNIAN said 7
+    later that day. The headline says both, each with its source, and no other number."""
+    from bot.digest.brief import build_brief
+    from bot.digest.pipeline import build_digest
+
+    post = await varta_post(varta_store, "uniannet/191471")
+    day = Window(post.date.replace(hour=0, minute=0), post.date.replace(hour=23, minute=59))
+    digest = await build_digest(
+        varta_store, Topic.everything(), day, day.until, embedder=local_embedder, brief=True
+    )
+    brief = build_brief(digest)
+    headline = brief.headline.plain
+    assert headline.startswith("Death toll rises to 4 in Kyiv"), headline
+    assert "Latest: 7 killed (uniannet, 14 May 13:10)" in headline
+    cited = {brief.references[n].citation.url for n in brief.headline.refs}
+    assert "https://t.me/uniannet/191471" in cited
+
+
 @pytest.mark.parametrize(
     "a, b, what",
     [

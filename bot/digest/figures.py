@@ -111,8 +111,19 @@ def _number(token: str) -> int | None:
     return value if 0 < value <= MAX_VALUE else None
 
 
+COUNTED_RE = re.compile(
+    "|".join(re.escape(stem) for stems in KINDS.values() for stem in stems)
+    + "|"
+    + "|".join(VICTIM),
+    re.IGNORECASE,
+)
+"""Any word that is counted: a text with none gives no figures (most posts; checked first)."""
+
+
 def figures_of(text: str) -> dict[str, set[int]]:
     """Kind -> the values the text gives for it."""
+    if COUNTED_RE.search(text) is None:
+        return {}
     found: dict[str, set[int]] = {}
     for clause in CLAUSE_RE.split(NOT_COUNTS_RE.sub(" ", clean_text(text))):
         tokens = TOKEN_RE.findall(clause)

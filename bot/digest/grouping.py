@@ -262,8 +262,10 @@ def _join_tolls(
     for row, i in enumerate(members):
         text = ordered[i].text
         kinds = frozenset(figures_of(text))
+        if not kinds:
+            continue
         places = places_named(clean_text(text)[: sem.toll_lead_chars])
-        if kinds and 0 < len(places) <= sem.toll_max_places:
+        if 0 < len(places) <= sem.toll_max_places:
             tolls.append((row, i, places[0], kinds))
     if len(tolls) < 2:
         return

@@ -35,7 +35,7 @@ def runtime_imports(path: Path) -> set[str]:
 
 
 def modules(package: str) -> list[Path]:
-    return sorted((BOT / package).rglob("*.py")) if package else []
+    return sorted((BOT / package).rglob("*.py"))
 
 
 def offending(paths: list[Path], forbidden: tuple[str, ...]) -> dict[str, list[str]]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 from bot.chat.messages import pack_messages
@@ -83,7 +83,7 @@ class DigestDesk:
     clock: Clock = utc_now
     embedder: Embedder | None = None
     """Groups stories across languages; None: by shared words only (EMBEDDINGS=off)."""
-    telegraph: TelegraphPublisher | None = field(default=None)
+    telegraph: TelegraphPublisher | None = None
     """Publishes long briefs (TELEGRAPH=on); made on first use."""
 
     async def compose(

@@ -173,16 +173,9 @@ def _join_on_meaning(
     times = [ordered[i].date.timestamp() for i in members]
     pairs = close_pairs(times, matrix, sem.gap.total_seconds(), sem.weak, sem.block)
     linkage = Linkage(matrix.shape[1])
-    first: dict[int, float] = {}
-    last: dict[int, float] = {}
     for row, i in enumerate(members):
-        root = union.find(i)
-        linkage.add(root, matrix[row])
-    for i, post in enumerate(ordered):
-        root = union.find(i)
-        stamp = post.date.timestamp()
-        first[root] = min(first.get(root, stamp), stamp)
-        last[root] = max(last.get(root, stamp), stamp)
+        linkage.add(union.find(i), matrix[row])
+    spans = _Spans(ordered, union)
     n = len(ordered)
     span = sem.max_span.total_seconds()
     for cosine, a, b in pairs:
@@ -194,18 +187,41 @@ def _join_on_meaning(
             continue
         if when.differ(i, j):
             continue
-        if max(last[ri], last[rj]) - min(first[ri], first[rj]) > span:
+        if spans.joined(ri, rj) > span:
             continue
         if linkage.mean_cosine(ri, rj) < sem.average:
             continue
-        union.union(ri, rj)
-        keep, gone = (ri, rj) if union.find(ri) == ri else (rj, ri)
+        keep, gone = spans.merge(ri, rj)
         linkage.merge(keep, gone)
-        first[keep] = min(first.pop(gone), first[keep])
-        last[keep] = max(last.pop(gone), last[keep])
     # Last: whole stories of one toll join, after meaning has made them (their mean cosine
     # across languages is below what the merge above asks).
-    _join_tolls(ordered, members, matrix, union, sem, when)
+    _join_tolls(ordered, members, matrix, spans, sem, when)
+
+
+class _Spans:
+    """The stories being merged on meaning (roots of `union`) and when each starts and
+    ends, kept as they merge: a story merged on meaning never spans more than max_span."""
+
+    def __init__(self, ordered: Sequence[Post], union: _UnionFind) -> None:
+        self.roots = union
+        self.first: dict[int, float] = {}
+        self.last: dict[int, float] = {}
+        for i, post in enumerate(ordered):
+            root, stamp = union.find(i), post.date.timestamp()
+            self.first[root] = min(self.first.get(root, stamp), stamp)
+            self.last[root] = max(self.last.get(root, stamp), stamp)
+
+    def joined(self, ri: int, rj: int) -> float:
+        """Seconds from the first to the last post of the two stories as one."""
+        return max(self.last[ri], self.last[rj]) - min(self.first[ri], self.first[rj])
+
+    def merge(self, ri: int, rj: int) -> tuple[int, int]:
+        """Merge two stories (by their roots); returns (the root kept, the root gone)."""
+        self.roots.union(ri, rj)
+        keep, gone = (ri, rj) if self.roots.find(ri) == ri else (rj, ri)
+        self.first[keep] = min(self.first.pop(gone), self.first[keep])
+        self.last[keep] = max(self.last.pop(gone), self.last[keep])
+        return keep, gone
 
 
 def _join_translations(
@@ -247,7 +263,7 @@ def _join_tolls(
     ordered: Sequence[Post],
     members: Sequence[int],
     matrix: Matrix,
-    union: _UnionFind,
+    spans: _Spans,
     sem: SemanticParams,
     when: _Occasions,
 ) -> None:
@@ -270,26 +286,20 @@ def _join_tolls(
     if len(tolls) < 2:
         return
     span = sem.max_span.total_seconds()
-    bounds: dict[int, tuple[float, float]] = {}
-    for i, post in enumerate(ordered):
-        root, stamp = union.find(i), post.date.timestamp()
-        low, high = bounds.get(root, (stamp, stamp))
-        bounds[root] = (min(low, stamp), max(high, stamp))
     gap = sem.gap.total_seconds()
+    find = spans.roots.find
     for pos, (row_a, i, place_a, kinds_a) in enumerate(tolls):
         for row_b, j, place_b, kinds_b in tolls[pos + 1 :]:
             if ordered[j].date.timestamp() - ordered[i].date.timestamp() > gap:
                 break  # members are in time order
-            ri, rj = union.find(i), union.find(j)
+            ri, rj = find(i), find(j)
             if ri == rj or place_a != place_b or not (kinds_a & kinds_b):
                 continue
             if float(matrix[row_a] @ matrix[row_b]) < sem.toll or when.differ(i, j):
                 continue
-            (low_i, high_i), (low_j, high_j) = bounds[ri], bounds[rj]
-            if max(high_i, high_j) - min(low_i, low_j) > span:
+            if spans.joined(ri, rj) > span:
                 continue
-            union.union(ri, rj)
-            bounds[union.find(ri)] = (min(low_i, low_j), max(high_i, high_j))
+            spans.merge(ri, rj)
 
 
 class _Occasions:

@@ -112,17 +112,15 @@ def _number(token: str) -> int | None:
 
 
 COUNTED_RE = re.compile(
-    "|".join(re.escape(stem) for stems in KINDS.values() for stem in stems)
-    + "|"
-    + "|".join(VICTIM),
-    re.IGNORECASE,
+    "|".join(re.escape(stem) for stems in KINDS.values() for stem in stems) + "|" + "|".join(VICTIM)
 )
-"""Any word that is counted: a text with none gives no figures (most posts; checked first)."""
+"""Any word that is counted (in lower case): a text with none gives no figures (most posts;
+checked first, on the lower-cased text: re.IGNORECASE over Cyrillic is ten times slower)."""
 
 
 def figures_of(text: str) -> dict[str, set[int]]:
     """Kind -> the values the text gives for it."""
-    if COUNTED_RE.search(text) is None:
+    if COUNTED_RE.search(text.lower()) is None:
         return {}
     found: dict[str, set[int]] = {}
     for clause in CLAUSE_RE.split(NOT_COUNTS_RE.sub(" ", clean_text(text))):
